@@ -1,0 +1,225 @@
+package sketch
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/axiomhq/hyperloglog"
+	"pgregory.net/rapid"
+)
+
+// distinct returns n hashes with distinct fingerprints.
+func distinct(seed, n int) []uint64 {
+	hs := make([]uint64, n)
+	for i := range hs {
+		hs[i] = Hash(fmt.Sprintf("customer-%d-%d", seed, i))
+	}
+	return hs
+}
+
+func TestUniquesExactBelowLimit(t *testing.T) {
+	var u Uniques
+	seen := map[uint32]bool{}
+	for i, h := range distinct(1, 1024) {
+		u.Insert(h)
+		u.Insert(h) // a repeat changes nothing
+		seen[uint32(h>>32)] = true
+		if got := u.Estimate(); got != uint64(len(seen)) {
+			t.Fatalf("after %d customers: got %d, want %d", i+1, got, len(seen))
+		}
+	}
+	if !u.Exact() {
+		t.Fatal("1,024 customers at precision 12: promoted, want exact")
+	}
+	u.Insert(Hash("one more"))
+	if u.Exact() {
+		t.Fatal("1,025 customers at precision 12: exact, want promoted")
+	}
+}
+
+// The estimate must stay within 3 standard errors (3 × 1.04/√4096 = 4.9%)
+// over a range of cardinalities; the inputs are fixed, so this cannot flake.
+func TestUniquesAccuracy(t *testing.T) {
+	for _, n := range []int{2_000, 10_000, 100_000, 1_000_000} {
+		var u Uniques
+		for _, h := range distinct(n, n) {
+			u.Insert(h)
+		}
+		got := float64(u.Estimate())
+		if e := math.Abs(got-float64(n)) / float64(n); e > 0.049 {
+			t.Errorf("%d customers: got %.0f, error %.1f%%, want ≤ 4.9%%", n, got, 100*e)
+		}
+	}
+}
+
+func TestEstimateMatchesAxiomhq(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := uint8(rapid.IntRange(MinPrecision, MaxPrecision).Draw(t, "precision"))
+		n := rapid.IntRange(0, 200_000).Draw(t, "n")
+		sk, _ := hyperloglog.NewSketch(p, false)
+		for i := range n {
+			sk.InsertHash(expand(uint32(Hash(fmt.Sprint(i)) >> 32)))
+		}
+		want := sk.Clone().Estimate()
+		if got := estimateDense(sk, p); got != want {
+			t.Fatalf("p=%d n=%d: got %d, want axiomhq's %d", p, n, got, want)
+		}
+	})
+}
+
+// Unions in any order and grouping equal one sketch fed every customer,
+// whichever forms (exact or dense) the parts are in.
+func TestUniquesMergeIsOrderFree(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := uint8(rapid.SampledFrom([]int{8, 10, 12}).Draw(t, "precision"))
+		parts := rapid.IntRange(1, 6).Draw(t, "parts")
+		ids := rapid.SliceOfN(rapid.IntRange(0, 3000), 0, 3000).Draw(t, "customers")
+		whole, _ := NewUniques(p)
+		us := make([]*Uniques, parts)
+		for i := range us {
+			us[i], _ = NewUniques(p)
+		}
+		for _, id := range ids {
+			h := Hash(fmt.Sprint(id))
+			whole.Insert(h)
+			us[rapid.IntRange(0, parts-1).Draw(t, "part")].Insert(h)
+		}
+		order := rapid.Permutation(us).Draw(t, "order")
+		merged, _ := NewUniques(p)
+		for _, u := range order {
+			if err := merged.Merge(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := merged.Estimate(), whole.Estimate(); got != want {
+			t.Fatalf("merged: got %d, want %d", got, want)
+		}
+		// Merging into a part (not an empty sketch) is the same union.
+		first := order[0].Clone()
+		for _, u := range order[1:] {
+			first.Merge(u)
+		}
+		if got, want := first.Estimate(), whole.Estimate(); got != want {
+			t.Fatalf("merged into first part: got %d, want %d", got, want)
+		}
+	})
+}
+
+func TestUniquesPrecisionMismatch(t *testing.T) {
+	a, _ := NewUniques(12)
+	b, _ := NewUniques(14)
+	b.Insert(1 << 40)
+	a.Insert(2 << 40)
+	if err := a.Merge(b); !errors.Is(err, ErrPrecision) {
+		t.Fatalf("Merge: got %v, want ErrPrecision", err)
+	}
+	if got := a.Estimate(); got != 1 {
+		t.Fatalf("after a refused merge: got %d, want 1", got)
+	}
+	if _, err := NewUniques(7); !errors.Is(err, ErrPrecision) {
+		t.Fatalf("NewUniques(7): got %v, want ErrPrecision", err)
+	}
+}
+
+func TestUniquesResetKeepsForm(t *testing.T) {
+	var u Uniques
+	for _, h := range distinct(2, 5000) {
+		u.Insert(h)
+	}
+	u.Reset()
+	if u.Exact() || !u.IsZero() || u.Estimate() != 0 {
+		t.Fatalf("after Reset: exact=%v zero=%v estimate=%d, want dense, empty, 0", u.Exact(), u.IsZero(), u.Estimate())
+	}
+	var e Uniques
+	if err := e.Merge(&u); err != nil || !e.Exact() {
+		t.Fatalf("merging an empty dense sketch: err=%v exact=%v, want nil, exact", err, e.Exact())
+	}
+}
+
+func TestUniquesInsertDoesNotAllocate(t *testing.T) {
+	hs := distinct(3, 5000)
+	var small, dense Uniques
+	for _, h := range hs[:100] {
+		small.Insert(h)
+	}
+	for _, h := range hs {
+		dense.Insert(h)
+	}
+	i := 0
+	testAllocs(t, "Insert of a known customer into an exact set", func() { small.Insert(hs[i%100]); i++ })
+	testAllocs(t, "Insert into a dense sketch", func() { dense.Insert(hs[i%len(hs)]); i++ })
+	testAllocs(t, "Reset and refill of a dense sketch", func() { dense.Reset(); dense.Insert(hs[i%len(hs)]); i++ })
+}
+
+func testAllocs(t *testing.T, what string, f func()) {
+	t.Helper()
+	if n := testing.AllocsPerRun(1000, f); n != 0 {
+		t.Errorf("%s: got %v allocs, want 0", what, n)
+	}
+}
+
+func TestUniquesBinaryRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := uint8(rapid.SampledFrom([]int{8, 12}).Draw(t, "precision"))
+		u, _ := NewUniques(p)
+		for _, id := range rapid.SliceOfN(rapid.Int(), 0, 2000).Draw(t, "customers") {
+			u.Insert(Hash(fmt.Sprint(id)))
+		}
+		data, err := u.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v Uniques
+		if err := v.UnmarshalBinary(data); err != nil {
+			t.Fatal(err)
+		}
+		if v.Estimate() != u.Estimate() || v.Exact() != u.Exact() || v.Precision() != p {
+			t.Fatalf("round trip: got %d exact=%v p=%d, want %d exact=%v p=%d", v.Estimate(), v.Exact(), v.Precision(), u.Estimate(), u.Exact(), p)
+		}
+		again, _ := v.MarshalBinary()
+		if string(again) != string(data) {
+			t.Fatal("round trip: encoding changed")
+		}
+	})
+}
+
+func FuzzUniquesUnmarshal(f *testing.F) {
+	small, _ := NewUniques(8)
+	for _, h := range distinct(4, 20) {
+		small.Insert(h)
+	}
+	big, _ := NewUniques(8)
+	for _, h := range distinct(5, 200) {
+		big.Insert(h)
+	}
+	for _, u := range []*Uniques{small, big, {}} {
+		b, _ := u.MarshalBinary()
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte{formExact, 12, 2, 5, 0})
+	f.Add([]byte{formDense, 99})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u, _ := NewUniques(8)
+		u.Insert(Hash("kept"))
+		err := u.UnmarshalBinary(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrPrecision) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			if u.Estimate() != 1 || u.Precision() != 8 {
+				t.Fatalf("rejected input changed the sketch: estimate %d, precision %d", u.Estimate(), u.Precision())
+			}
+			return
+		}
+		// Accepted input re-encodes to itself and stays usable.
+		again, err := u.MarshalBinary()
+		if err != nil || string(again) != string(data) {
+			t.Fatalf("re-encoding accepted input: got %x, %v, want %x", again, err, data)
+		}
+		u.Insert(Hash("another"))
+		u.Estimate()
+	})
+}
