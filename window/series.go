@@ -1,0 +1,239 @@
+package window
+
+import "sync"
+
+// Bucket is the constraint on what a Series keeps per time slot: a pointer
+// to B that can be emptied and can absorb another bucket.
+type Bucket[B any] interface {
+	*B
+	Reset()
+	Merge(*B)
+}
+
+// Series is the time-bucketed history of one key (one segment × touchpoint),
+// kept in every tier of a Layout. It is safe for concurrent use.
+//
+// Writes go to the finest tier only, split over lanes: each lane is a ring
+// of finest-tier buckets with its own lock, so writers on different cores
+// (each with its own lane) never share a cache line. When a lane opens a new
+// bucket it folds its closed buckets into the next tier, and that tier folds
+// its closed buckets into the one after, so each event is written once and
+// coarse tiers are built a bucket at a time. An event that arrives after its
+// bucket was folded (a late event) is also added to the coarser tiers
+// directly. Rotation is lazy: a ring index is reused when a newer slot
+// claims it, after its bucket was folded; no goroutine ticks.
+//
+// Collect answers "every event in this bucket of this tier", whatever has
+// been folded so far: the tier's own bucket plus the finer buckets inside it
+// that are not folded yet. Folding moves events between tiers under the
+// coarse lock, which Collect holds, so a reader never sees an event twice or
+// not at all. Readers hold a lane's lock only while merging one bucket.
+type Series[B any, PB Bucket[B]] struct {
+	layout    *Layout
+	newBucket func() PB
+
+	mu     sync.Mutex    // guards coarse; taken before any lane's lock
+	coarse []ring[B, PB] // tiers 1 and up: coarse[k-1] is tier k
+	lanes  []lane[B, PB] // tier 0
+}
+
+type lane[B any, PB Bucket[B]] struct {
+	mu   sync.Mutex
+	ring ring[B, PB]
+	_    [24]byte // pad to 128 bytes: lanes never share a cache line (TestLaneSize)
+}
+
+// NewSeries returns an empty series on layout with the given number of lanes
+// (at least 1). newBucket returns an empty bucket; it is called the first
+// time each ring index is used.
+func NewSeries[B any, PB Bucket[B]](layout *Layout, lanes int, newBucket func() PB) *Series[B, PB] {
+	s := &Series[B, PB]{layout: layout, newBucket: newBucket, lanes: make([]lane[B, PB], max(lanes, 1))}
+	for i := range s.lanes {
+		s.lanes[i].ring = newRing[B, PB](layout.tiers[0].size)
+	}
+	for _, t := range layout.tiers[1:] {
+		s.coarse = append(s.coarse, newRing[B, PB](t.size))
+	}
+	return s
+}
+
+// Lanes returns the number of lanes.
+func (s *Series[B, PB]) Lanes() int { return len(s.lanes) }
+
+// Add applies write to the bucket that holds time t, on lane ln (taken
+// modulo the number of lanes), as of time now. t must have passed
+// s.layout.Check(now, t). write runs under a lock and must not call back
+// into s. In the common case, a bucket that is open already, Add takes
+// only the lane's lock.
+func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) {
+	l := &s.lanes[uint(ln)%uint(len(s.lanes))]
+	slot := s.layout.Slot(0, t)
+	l.mu.Lock()
+	if slot >= l.ring.folded {
+		if b := l.ring.get(slot); b != nil {
+			write(b)
+			l.mu.Unlock()
+			return
+		}
+	}
+	l.mu.Unlock()
+
+	s.mu.Lock()
+	l.mu.Lock()
+	if slot >= l.ring.folded {
+		write(s.claimFine(l, slot, now))
+	} else {
+		// Late: the bucket of t was folded already, so t goes into the
+		// finest bucket (if the ring still holds its index) and the tiers
+		// above, directly.
+		if h := l.ring.holder(slot); h <= slot {
+			b := l.ring.get(slot)
+			if b == nil {
+				b = l.ring.claim(slot, s.newBucket) // evicts a folded slot older than t
+			}
+			write(b)
+		}
+		s.addCoarse(1, now, t, write)
+	}
+	l.mu.Unlock()
+	s.mu.Unlock()
+}
+
+// claimFine returns lane l's bucket for slot ≥ l.ring.folded, claiming and
+// folding as needed. Caller holds s.mu and l.mu.
+func (s *Series[B, PB]) claimFine(l *lane[B, PB], slot, now int64) PB {
+	if b := l.ring.get(slot); b != nil {
+		return b
+	}
+	// Fold what is closed as of now. That includes the bucket the claim
+	// evicts: t passed Check(now, t), so slot ≤ now + ahead, and the slot
+	// before it at this index is ≤ slot − size < now − retain. Every lane
+	// folds to the same bound, so a quiet lane neither keeps the coarse tiers
+	// waiting nor holds stale buckets.
+	bound := min(slot, s.layout.Slot(0, now))
+	if l.ring.folded < bound {
+		s.foldLanes(l, bound, now)
+	}
+	return l.ring.claim(slot, s.newBucket)
+}
+
+// foldLanes folds every lane to bound and releases the buckets no window
+// reads any more, in every tier. Caller holds s.mu and l.mu.
+func (s *Series[B, PB]) foldLanes(l *lane[B, PB], bound, now int64) {
+	oldest := s.layout.oldestKept(0, now)
+	for i := range s.lanes {
+		o := &s.lanes[i]
+		if o != l {
+			o.mu.Lock() // safe: only the holder of s.mu takes two lane locks
+		}
+		if o.ring.folded < bound {
+			o.ring.each(o.ring.folded, bound, func(x int64, b PB) {
+				s.addCoarse(1, now, s.layout.Start(0, x), func(dst PB) { dst.Merge(b) })
+			})
+			o.ring.folded = bound
+		}
+		o.ring.release(oldest, len(s.coarse) == 0)
+		if o != l {
+			o.mu.Unlock()
+		}
+	}
+	for k := range s.coarse {
+		s.coarse[k].release(s.layout.oldestKept(k+1, now), k == len(s.coarse)-1)
+	}
+}
+
+// addCoarse applies write to the bucket holding t in tier k, and in every
+// tier above that has already folded t's bucket. Caller holds s.mu.
+func (s *Series[B, PB]) addCoarse(k int, now, t int64, write func(PB)) {
+	for ; k <= len(s.coarse); k++ {
+		r := &s.coarse[k-1]
+		last := k == len(s.coarse)
+		slot := s.layout.Slot(k, t)
+		b := r.get(slot)
+		if b == nil {
+			if r.holder(slot) > slot {
+				// This tier no longer holds t's slot: the newer slot that
+				// claimed its index folded everything up to itself first.
+				continue
+			}
+			b = s.claimCoarse(k, slot, now)
+		}
+		write(b)
+		if last || slot >= r.folded {
+			return // not folded yet: the fold will carry it up
+		}
+	}
+}
+
+// claimCoarse claims slot in tier k ≥ 1, folding first. Caller holds s.mu.
+func (s *Series[B, PB]) claimCoarse(k int, slot, now int64) PB {
+	r := &s.coarse[k-1]
+	if k < len(s.coarse) {
+		bound := min(slot, s.layout.Slot(k, now)) // covers the evicted slot, as in claimFine
+		if r.folded < bound {
+			r.each(r.folded, bound, func(x int64, b PB) {
+				s.addCoarse(k+1, now, s.layout.Start(k, x), func(dst PB) { dst.Merge(b) })
+			})
+			r.folded = bound
+		}
+	}
+	return r.claim(slot, s.newBucket)
+}
+
+// Collect merges into dst every event of unit u that the series holds.
+func (s *Series[B, PB]) Collect(u Unit, dst PB) {
+	if u.Tier == 0 {
+		s.CollectFine(u.Slot, u.Slot+1, dst)
+		return
+	}
+	start := s.layout.Start(u.Tier, u.Slot)
+	end := s.layout.Start(u.Tier, u.Slot+1)
+	merge := func(_ int64, b PB) { dst.Merge(b) }
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.coarse[u.Tier-1].get(u.Slot); b != nil {
+		dst.Merge(b)
+	}
+	// Finer buckets inside u whose events have not been folded up yet.
+	for j := 1; j < u.Tier; j++ {
+		r := &s.coarse[j-1]
+		r.each(max(r.folded, s.layout.Slot(j, start)), s.layout.Slot(j, end), merge)
+	}
+	from, to := s.layout.Slot(0, start), s.layout.Slot(0, end)
+	for i := range s.lanes {
+		l := &s.lanes[i]
+		l.mu.Lock()
+		l.ring.each(max(l.ring.folded, from), to, merge)
+		l.mu.Unlock()
+	}
+}
+
+// CollectFine merges into dst the finest-tier buckets of slots [from, to).
+// Every event the finest tier retains is in them, folded or not.
+func (s *Series[B, PB]) CollectFine(from, to int64, dst PB) {
+	merge := func(_ int64, b PB) { dst.Merge(b) }
+	for i := range s.lanes {
+		l := &s.lanes[i]
+		l.mu.Lock()
+		l.ring.each(from, to, merge)
+		l.mu.Unlock()
+	}
+}
+
+// Buckets returns the number of buckets the series holds in memory.
+func (s *Series[B, PB]) Buckets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for i := range s.coarse {
+		n += s.coarse[i].count()
+	}
+	for i := range s.lanes {
+		l := &s.lanes[i]
+		l.mu.Lock()
+		n += l.ring.count()
+		l.mu.Unlock()
+	}
+	return n
+}
