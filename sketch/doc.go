@@ -33,8 +33,13 @@
 // Neither type is safe for concurrent use; the engine guards them. Histogram.Add
 // is one bounds check and an add. Uniques.Insert of a new customer is a binary
 // search and a short copy while exact, a register update once dense; neither
-// allocates once the bucket's storage has grown, and a promoted Uniques stays
-// dense through Reset so a reused busy bucket never allocates again.
+// allocates once the bucket's storage has grown. Reset keeps a promoted
+// sketch as a spare, so a reused busy bucket does not allocate a new one.
+//
+// A Uniques is exact exactly when it holds at most its limit of
+// fingerprints, whatever its history, so equal sets of customers always
+// give equal estimates: merging replicas answers like one engine that saw
+// every event.
 //
 // Uniques.AppendBinary and UnmarshalBinary encode a sketch compactly; a
 // decoder of outside input, UnmarshalBinary rejects anything malformed with

@@ -28,15 +28,20 @@ const (
 // Both forms merge: the union of any Uniques of one precision, in any order
 // and grouping, gives the same estimate as one Uniques fed every customer.
 //
+// Its form is a function of the customers it holds, never of its history: it
+// is exact exactly when it holds at most the limit of fingerprints. So two
+// Uniques holding the same customers give the same estimate, however they
+// were filled, merged, reset or decoded.
+//
 // The zero value is an empty sketch of DefaultPrecision. A Uniques is not
-// safe for concurrent use, and Estimate only reads it. Once promoted it stays
-// dense through Reset, so that a busy bucket reused for the next time slot
-// does not allocate again.
+// safe for concurrent use, and Estimate only reads it. Reset keeps a
+// promoted sketch's registers as a spare for the next promotion, so a busy
+// bucket reused for the next time slot does not allocate a new sketch.
 type Uniques struct {
-	p      uint8               // 0 means DefaultPrecision
-	set    []uint32            // sorted distinct fingerprints; used while hll == nil
-	hll    *hyperloglog.Sketch // dense, precision p
-	filled bool                // hll holds at least one customer
+	p     uint8               // 0 means DefaultPrecision
+	set   []uint32            // sorted distinct fingerprints; used while hll == nil
+	hll   *hyperloglog.Sketch // dense, precision p; non-nil once promoted
+	spare *hyperloglog.Sketch // a dense sketch kept by Reset for reuse
 }
 
 // Hash returns the hash Insert expects for a customer id: xxhash64, the hash
@@ -77,7 +82,7 @@ func (u *Uniques) exactLimit() int { return 1 << u.Precision() / 4 }
 func (u *Uniques) Exact() bool { return u.hll == nil }
 
 // IsZero reports whether u is empty.
-func (u *Uniques) IsZero() bool { return !u.filled && len(u.set) == 0 }
+func (u *Uniques) IsZero() bool { return u.hll == nil && len(u.set) == 0 }
 
 // Insert adds a customer by the 64-bit hash of its id (see Hash). Only the
 // upper 32 bits are kept, as the customer's fingerprint.
@@ -85,7 +90,6 @@ func (u *Uniques) Insert(hash uint64) {
 	fp := uint32(hash >> 32)
 	if u.hll != nil {
 		u.hll.InsertHash(expand(fp))
-		u.filled = true
 		return
 	}
 	i, found := slices.BinarySearch(u.set, fp)
@@ -100,16 +104,24 @@ func (u *Uniques) Insert(hash uint64) {
 	u.hll.InsertHash(expand(fp))
 }
 
-// promote moves the exact fingerprints into a new dense sketch.
+// promote moves the exact fingerprints into a dense sketch: the spare, or a
+// new one. The exact set's storage is dropped: a dense bucket needs none, and
+// most buckets never promote.
 func (u *Uniques) promote() {
-	sk, err := hyperloglog.NewSketch(u.Precision(), false)
-	if err != nil {
-		panic(err) // Init validated the precision
+	sk := u.spare
+	if sk != nil {
+		u.spare = nil
+		sk.Reset() // keeps it dense
+	} else {
+		var err error
+		if sk, err = hyperloglog.NewSketch(u.Precision(), false); err != nil {
+			panic(err) // Init validated the precision
+		}
 	}
 	for _, fp := range u.set {
 		sk.InsertHash(expand(fp))
 	}
-	u.hll, u.set, u.filled = sk, nil, true
+	u.hll, u.set = sk, nil
 }
 
 // Merge adds o's customers to u. It returns an error wrapping ErrPrecision,
@@ -126,13 +138,11 @@ func (u *Uniques) Merge(o *Uniques) error {
 		if u.hll == nil {
 			u.promote()
 		}
-		u.filled = true
 		return u.hll.Merge(o.hll)
 	case u.hll != nil:
 		for _, fp := range o.set {
 			u.hll.InsertHash(expand(fp))
 		}
-		u.filled = true
 	default:
 		u.set = mergeSorted(u.set, o.set)
 		if len(u.set) > u.exactLimit() {
@@ -160,19 +170,17 @@ func mergeSorted(a, b []uint32) []uint32 {
 	return slices.Compact(a)
 }
 
-// Reset empties u, keeping its storage (and its dense form, once promoted).
+// Reset empties u, back to the exact form; a dense sketch is kept as spare.
 func (u *Uniques) Reset() {
 	if u.hll != nil {
-		u.hll.Reset()
-		u.filled = false
-		return
+		u.spare, u.hll = u.hll, nil
 	}
 	u.set = u.set[:0]
 }
 
 // Clone returns a deep copy of u.
 func (u *Uniques) Clone() *Uniques {
-	c := &Uniques{p: u.p, set: slices.Clone(u.set), filled: u.filled}
+	c := &Uniques{p: u.p, set: slices.Clone(u.set)}
 	if u.hll != nil {
 		c.hll = u.hll.Clone()
 	}
@@ -185,9 +193,6 @@ func (u *Uniques) Clone() *Uniques {
 func (u *Uniques) Estimate() uint64 {
 	if u.hll == nil {
 		return uint64(len(u.set))
-	}
-	if !u.filled {
-		return 0
 	}
 	return estimateDense(u.hll, u.Precision())
 }
@@ -303,7 +308,7 @@ func (u *Uniques) UnmarshalBinary(data []byte) error {
 		if err := sk.UnmarshalBinary(rest[:n]); err != nil {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
-		v.hll, v.filled, rest = sk, true, rest[n:]
+		v.hll, rest = sk, rest[n:]
 	default:
 		return fmt.Errorf("%w: unknown form %d", ErrCorrupt, data[0])
 	}

@@ -93,8 +93,8 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got, want := merged.Estimate(), whole.Estimate(); got != want {
-			t.Fatalf("merged: got %d, want %d", got, want)
+		if got, want := merged.Estimate(), whole.Estimate(); got != want || merged.Exact() != whole.Exact() {
+			t.Fatalf("merged: got %d (exact %v), want %d (exact %v)", got, merged.Exact(), want, whole.Exact())
 		}
 		// Merging into a part (not an empty sketch) is the same union.
 		first := order[0].Clone()
@@ -123,18 +123,27 @@ func TestUniquesPrecisionMismatch(t *testing.T) {
 	}
 }
 
-func TestUniquesResetKeepsForm(t *testing.T) {
+func TestUniquesResetReusesSketch(t *testing.T) {
+	hs := distinct(2, 5000)
 	var u Uniques
-	for _, h := range distinct(2, 5000) {
+	for _, h := range hs {
 		u.Insert(h)
 	}
+	want := u.Estimate()
 	u.Reset()
-	if u.Exact() || !u.IsZero() || u.Estimate() != 0 {
-		t.Fatalf("after Reset: exact=%v zero=%v estimate=%d, want dense, empty, 0", u.Exact(), u.IsZero(), u.Estimate())
+	if !u.Exact() || !u.IsZero() || u.Estimate() != 0 {
+		t.Fatalf("after Reset: exact=%v zero=%v estimate=%d, want exact, empty, 0", u.Exact(), u.IsZero(), u.Estimate())
 	}
-	var e Uniques
-	if err := e.Merge(&u); err != nil || !e.Exact() {
-		t.Fatalf("merging an empty dense sketch: err=%v exact=%v, want nil, exact", err, e.Exact())
+	u.Insert(hs[0])
+	if got := u.Estimate(); got != 1 {
+		t.Fatalf("one customer after Reset: got %d, want exactly 1", got)
+	}
+	spare := u.spare
+	for _, h := range hs {
+		u.Insert(h)
+	}
+	if u.hll != spare || u.Estimate() != want {
+		t.Fatalf("refill after Reset: reused spare=%v estimate=%d, want true, %d", u.hll == spare, u.Estimate(), want)
 	}
 }
 
@@ -150,7 +159,6 @@ func TestUniquesInsertDoesNotAllocate(t *testing.T) {
 	i := 0
 	testAllocs(t, "Insert of a known customer into an exact set", func() { small.Insert(hs[i%100]); i++ })
 	testAllocs(t, "Insert into a dense sketch", func() { dense.Insert(hs[i%len(hs)]); i++ })
-	testAllocs(t, "Reset and refill of a dense sketch", func() { dense.Reset(); dense.Insert(hs[i%len(hs)]); i++ })
 }
 
 func testAllocs(t *testing.T, what string, f func()) {
