@@ -78,6 +78,18 @@ func (u *Uniques) Precision() uint8 {
 // exactLimit is how many fingerprints fit in the memory of a dense sketch.
 func (u *Uniques) exactLimit() int { return 1 << u.Precision() / 4 }
 
+// Bytes returns about how much memory u holds: its fingerprints, or its
+// registers once promoted, plus a spare sketch kept by Reset.
+func (u *Uniques) Bytes() int {
+	n := 40 + 4*cap(u.set)
+	for _, sk := range []*hyperloglog.Sketch{u.hll, u.spare} {
+		if sk != nil {
+			n += 64 + 1<<u.Precision()
+		}
+	}
+	return n
+}
+
 // Exact reports whether u still counts exactly (it has not been promoted).
 func (u *Uniques) Exact() bool { return u.hll == nil }
 

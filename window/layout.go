@@ -117,8 +117,7 @@ func floorDiv(a, b int64) int64 {
 // the future skew. Otherwise it returns an error wrapping ErrTooOld or
 // ErrTooNew that gives both times.
 func (l *Layout) Check(now, t int64) error {
-	last := len(l.tiers) - 1
-	oldest := l.Start(last, l.Slot(last, now)-l.tiers[last].retain+1)
+	oldest := l.Oldest(now)
 	switch {
 	case t < oldest:
 		return fmt.Errorf("%w: %s is before %s, the start of the %v retained at %s",
@@ -127,6 +126,13 @@ func (l *Layout) Check(now, t int64) error {
 		return fmt.Errorf("%w: %s is more than %v after now (%s)", ErrTooNew, stamp(t), l.Future(), stamp(now))
 	}
 	return nil
+}
+
+// Oldest returns the oldest time Check accepts at now: the start of the
+// oldest bucket of the coarsest tier that a window can still read.
+func (l *Layout) Oldest(now int64) int64 {
+	last := len(l.tiers) - 1
+	return l.Start(last, l.Slot(last, now)-l.tiers[last].retain+1)
 }
 
 func stamp(t int64) string { return time.Unix(0, t).UTC().Format(time.RFC3339Nano) }

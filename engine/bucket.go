@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"github.com/cxscore/cxscore/sketch"
+	"github.com/cxscore/cxscore/window"
+)
+
+// bucket is what the engine keeps per key per time slot: the exact score
+// histogram and the unique customers.
+type bucket struct {
+	hist sketch.Histogram
+	uniq sketch.Uniques
+}
+
+func newBucket(precision uint8) *bucket {
+	b := new(bucket)
+	if err := b.uniq.Init(precision); err != nil {
+		panic(err) // Config validated the precision
+	}
+	return b
+}
+
+func (b *bucket) Reset() {
+	b.hist.Reset()
+	b.uniq.Reset()
+}
+
+func (b *bucket) Merge(o *bucket) {
+	b.hist.Merge(&o.hist)
+	if err := b.uniq.Merge(&o.uniq); err != nil {
+		panic(err) // every bucket of an engine has its precision
+	}
+}
+
+// bytes is about the memory b holds.
+func (b *bucket) bytes() int { return 8*23 + b.uniq.Bytes() }
+
+// series is one key's history.
+type series struct {
+	key  Key
+	hash uint64
+	next *series // another key with the same hash
+	data *window.Series[bucket, *bucket]
+}

@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"fmt"
+	"math/bits"
+	"runtime"
+	"time"
+
+	"github.com/cxscore/cxscore/sketch"
+	"github.com/cxscore/cxscore/window"
+)
+
+// Config configures an Engine. The zero value is a good default; each field
+// says what its zero value means. New never writes to the Config it is given.
+type Config struct {
+	// Tiers of time buckets, finest first; each resolution must divide the
+	// next. Zero: window.DefaultTiers(), minutes for 2 hours, hours for 48
+	// hours and days for 35 days, which answers windows from one minute to
+	// 35 days. Memory per key grows with the number of buckets.
+	Tiers []window.Tier
+	// MaxFuture is how far ahead of the engine's clock an event's time may
+	// be, for clock skew between the services that report events. Zero: one
+	// minute. Negative: none.
+	MaxFuture time.Duration
+	// MaxKeys bounds the number of segment × touchpoint keys, so that a flood
+	// of junk labels cannot take the host's memory; an event that would
+	// create one more is rejected with ErrTooManyKeys. Zero: 10,000.
+	MaxKeys int
+	// Precision of the unique-customer sketches, sketch.MinPrecision to
+	// sketch.MaxPrecision: 2^p registers, standard error 1.04/√(2^p). Zero:
+	// 12 (1.6%, 4 KiB per busy bucket).
+	Precision uint8
+	// CacheBytes is the memory for cached results of closed (sealed) time
+	// buckets, which make repeated queries cheap. Zero: 32 MiB. Negative:
+	// no cache.
+	CacheBytes int64
+	// Lanes is the number of write lanes per key; writers on different
+	// cores use different lanes, so a hot key does not bounce between
+	// cores. Zero: GOMAXPROCS rounded up to a power of two, at most 64.
+	Lanes int
+	// Clock is the engine's clock. Zero: the system clock, read at most
+	// once every 64 events on each core (and whenever an event's time is
+	// ahead of the last reading), so a system-clock engine's notion of now
+	// may lag by up to MaxFuture. Any other clock is read for every event;
+	// window.ManualClock makes tests exact.
+	Clock window.Clock
+}
+
+// settings is a validated Config with defaults filled in.
+type settings struct {
+	layout     *window.Layout
+	maxKeys    int
+	precision  uint8
+	cacheBytes int64
+	lanes      int
+	clock      window.Clock
+	coarse     bool // clock is the system clock, read now and then
+}
+
+func (c Config) settings() (settings, error) {
+	s := settings{maxKeys: c.MaxKeys, precision: c.Precision, cacheBytes: c.CacheBytes, lanes: c.Lanes, clock: c.Clock}
+	tiers := c.Tiers
+	if tiers == nil {
+		tiers = window.DefaultTiers()
+	}
+	future := c.MaxFuture
+	switch {
+	case future == 0:
+		future = time.Minute
+	case future < 0:
+		future = 0
+	}
+	var err error
+	if s.layout, err = window.NewLayout(tiers, future); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	switch {
+	case s.maxKeys == 0:
+		s.maxKeys = 10_000
+	case s.maxKeys < 0:
+		return s, fmt.Errorf("%w: MaxKeys %d, want > 0", ErrConfig, s.maxKeys)
+	}
+	if s.precision == 0 {
+		s.precision = sketch.DefaultPrecision
+	}
+	if _, err := sketch.NewUniques(s.precision); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if s.cacheBytes == 0 {
+		s.cacheBytes = 32 << 20
+	}
+	switch {
+	case s.lanes == 0:
+		s.lanes = 1 << bits.Len(uint(runtime.GOMAXPROCS(0)-1))
+	case s.lanes < 0 || s.lanes > 64:
+		return s, fmt.Errorf("%w: Lanes %d, want 1-64", ErrConfig, s.lanes)
+	}
+	s.lanes = min(s.lanes, 64)
+	if s.clock == nil {
+		s.clock, s.coarse = window.SystemClock{}, true
+	}
+	return s, nil
+}

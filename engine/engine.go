@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/cxscore/cxscore/window"
+)
+
+// Engine records survey responses and answers scores over sliding windows.
+// It is safe for concurrent use; see the package documentation for the
+// model and costs.
+type Engine struct {
+	set      settings
+	layout   *window.Layout
+	keys     keyTable
+	versions *versions
+	cache    *resultCache
+	writers  sync.Pool // *writer, one per P in practice
+	lanes    atomic.Uint32
+	scratch  sync.Pool // *bucket for query accumulators
+	closed   atomic.Bool
+	close    sync.Once
+}
+
+// New returns an engine configured by c. Errors wrap ErrConfig.
+func New(c Config) (*Engine, error) {
+	set, err := c.settings()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{set: set, layout: set.layout, versions: newVersions(set.layout.Tiers())}
+	if e.cache, err = newResultCache(set.cacheBytes); err != nil {
+		return nil, err
+	}
+	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
+	e.scratch.New = func() any { return newBucket(set.precision) }
+	return e, nil
+}
+
+// Close releases the engine's cache and its goroutines. Afterwards every
+// method returns ErrClosed. Close is idempotent and safe to call
+// concurrently with anything.
+func (e *Engine) Close() error {
+	e.close.Do(func() {
+		e.closed.Store(true)
+		e.cache.close()
+	})
+	return nil
+}
+
+// Now returns the engine's clock reading.
+func (e *Engine) Now() time.Time { return e.set.clock.Now() }
+
+// writer is a recorder's per-core state, handed out by a sync.Pool so that
+// each core keeps reusing its own: its lane, and its last clock reading.
+type writer struct {
+	lane   int
+	events uint32
+	now    int64 // last clock reading, ns
+	oldest int64 // oldest event time accepted at now
+}
+
+func (w *writer) readClock(e *Engine) {
+	w.now = e.set.clock.Now().UnixNano()
+	w.oldest = e.layout.Oldest(w.now)
+}
+
+// Record records one event, checked completely first: it returns an error
+// wrapping ErrUnknownMetric, ErrScoreOutOfRange, ErrInvalidSegment,
+// ErrInvalidTouchpoint, ErrTooOld, ErrTooNew, ErrTooManyKeys or ErrClosed
+// and changes nothing, or records the event in full. Recording an event of
+// an existing key, at a time whose bucket is open, takes one uncontended
+// lock and does not allocate.
+func (e *Engine) Record(ev Event) error {
+	w := e.writers.Get().(*writer)
+	w.events++
+	if !e.set.coarse || w.events%64 == 1 {
+		w.readClock(e)
+	}
+	t := w.now
+	if ev.Time.IsZero() {
+		if e.set.coarse {
+			w.readClock(e) // "now" means now, not the last reading
+			t = w.now
+		}
+	} else {
+		t = ev.Time.UnixNano()
+		if t > w.now+int64(e.layout.Future()) && e.set.coarse {
+			w.readClock(e) // maybe the clock has moved on
+		}
+	}
+	err := e.record(w, w.now, w.oldest, t, &ev)
+	e.writers.Put(w)
+	return err
+}
+
+// RecordAt is Record with now as the engine's clock reading: it checks the
+// event's time against now (an event with a zero Time is recorded at now).
+func (e *Engine) RecordAt(now time.Time, ev Event) error {
+	w := e.writers.Get().(*writer)
+	n := now.UnixNano()
+	t := n
+	if !ev.Time.IsZero() {
+		t = ev.Time.UnixNano()
+	}
+	err := e.record(w, n, e.layout.Oldest(n), t, &ev)
+	e.writers.Put(w)
+	return err
+}
+
+// RecordBatch records each event as Record would, reading the clock once.
+// Valid events are recorded even when others are not: the error, if any, is
+// a *BatchError listing the rejected events' indexes and errors.
+func (e *Engine) RecordBatch(events []Event) error {
+	return e.RecordBatchAt(e.set.clock.Now(), events)
+}
+
+// RecordBatchAt is RecordBatch with now as the engine's clock reading.
+func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
+	w := e.writers.Get().(*writer)
+	defer e.writers.Put(w)
+	n := now.UnixNano()
+	oldest := e.layout.Oldest(n)
+	var rejected []Rejection
+	for i := range events {
+		ev := &events[i]
+		t := n
+		if !ev.Time.IsZero() {
+			t = ev.Time.UnixNano()
+		}
+		if err := e.record(w, n, oldest, t, ev); err != nil {
+			rejected = append(rejected, Rejection{Index: i, Err: err})
+		}
+	}
+	if rejected != nil {
+		return &BatchError{Rejected: rejected}
+	}
+	return nil
+}
+
+// record checks ev completely, then writes it at time t as of now.
+func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	if err := ev.Metric.Check(ev.Score); err != nil {
+		return err
+	}
+	if t < oldest || t > now+int64(e.layout.Future()) {
+		return e.layout.Check(now, t)
+	}
+	s, err := e.keys.getOrCreate(ev.Segment, ev.Touchpoint, e.set.maxKeys, e.newSeries)
+	if err != nil {
+		return err
+	}
+	m, score := ev.Metric, ev.Score
+	if ev.CustomerID == "" {
+		s.data.Add(w.lane, now, t, func(b *bucket) { b.hist.Add(m, score) })
+	} else {
+		customer := xxhash.Sum64String(ev.CustomerID)
+		s.data.Add(w.lane, now, t, func(b *bucket) {
+			b.hist.Add(m, score)
+			b.uniq.Insert(customer)
+		})
+	}
+	e.versions.wrote(e.layout, t)
+	return nil
+}
+
+func (e *Engine) newSeries(k Key, h uint64) *series {
+	precision := e.set.precision
+	return &series{key: k, hash: h, data: window.NewSeries(e.layout, e.set.lanes, func() *bucket { return newBucket(precision) })}
+}
+
+// Keys appends every segment × touchpoint the engine has seen to dst,
+// sorted, and returns it.
+func (e *Engine) Keys(dst []Key) []Key { return e.keys.keys(dst) }
+
+// Stats describes an engine's size.
+type Stats struct {
+	Keys    int // segment × touchpoint keys
+	Buckets int // time buckets held in memory, over all keys and tiers
+}
+
+// Stats returns the engine's size. It takes each key's locks in turn.
+func (e *Engine) Stats() Stats {
+	var s Stats
+	for _, se := range e.keys.series() {
+		s.Keys++
+		s.Buckets += se.data.Buckets()
+	}
+	return s
+}
