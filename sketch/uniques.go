@@ -104,8 +104,8 @@ func (u *Uniques) Insert(hash uint64) {
 		u.hll.InsertHash(expand(fp))
 		return
 	}
-	i, found := slices.BinarySearch(u.set, fp)
-	if found {
+	i := search(u.set, fp)
+	if i < len(u.set) && u.set[i] == fp {
 		return
 	}
 	if len(u.set) < u.exactLimit() {
@@ -114,6 +114,22 @@ func (u *Uniques) Insert(hash uint64) {
 	}
 	u.promote()
 	u.hll.InsertHash(expand(fp))
+}
+
+// search returns the index of the first element of the sorted set that is
+// ≥ fp. It is slices.BinarySearch without the generic comparison, which
+// showed as a fifth of Record's time.
+func search(set []uint32, fp uint32) int {
+	lo, hi := 0, len(set)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if set[mid] < fp {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // promote moves the exact fingerprints into a dense sketch: the spare, or a

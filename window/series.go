@@ -105,12 +105,13 @@ func (s *Series[B, PB]) claimFine(l *lane[B, PB], slot, now int64) PB {
 	if b := l.ring.get(slot); b != nil {
 		return b
 	}
-	// Fold what is closed as of now. That includes the bucket the claim
-	// evicts: t passed Check(now, t), so slot ≤ now + ahead, and the slot
-	// before it at this index is ≤ slot − size < now − retain. Every lane
-	// folds to the same bound, so a quiet lane neither keeps the coarse tiers
-	// waiting nor holds stale buckets.
-	bound := min(slot, s.layout.Slot(0, now))
+	// Fold what is closed as of now, and at least everything the claim
+	// evicts or makes unreachable: slots a whole ring behind. (For an event
+	// that passed Check(now, t) the first bound covers the second; Absorb,
+	// which has no "now", relies on the second.) Every lane folds to the
+	// same bound, so a quiet lane neither keeps the coarse tiers waiting nor
+	// holds stale buckets.
+	bound := max(min(slot, s.layout.Slot(0, now)), slot-s.layout.tiers[0].size+1)
 	if l.ring.folded < bound {
 		s.foldLanes(l, bound, now)
 	}
@@ -169,7 +170,7 @@ func (s *Series[B, PB]) addCoarse(k int, now, t int64, write func(PB)) {
 func (s *Series[B, PB]) claimCoarse(k int, slot, now int64) PB {
 	r := &s.coarse[k-1]
 	if k < len(s.coarse) {
-		bound := min(slot, s.layout.Slot(k, now)) // covers the evicted slot, as in claimFine
+		bound := max(min(slot, s.layout.Slot(k, now)), slot-s.layout.tiers[k].size+1) // as in claimFine
 		if r.folded < bound {
 			r.each(r.folded, bound, func(x int64, b PB) {
 				s.addCoarse(k+1, now, s.layout.Start(k, x), func(dst PB) { dst.Merge(b) })
@@ -186,26 +187,40 @@ func (s *Series[B, PB]) Collect(u Unit, dst PB) {
 		s.CollectFine(u.Slot, u.Slot+1, dst)
 		return
 	}
-	start := s.layout.Start(u.Tier, u.Slot)
-	end := s.layout.Start(u.Tier, u.Slot+1)
-	merge := func(_ int64, b PB) { dst.Merge(b) }
-
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.coarse[u.Tier-1].get(u.Slot); b != nil {
-		dst.Merge(b)
-	}
-	// Finer buckets inside u whose events have not been folded up yet.
-	for j := 1; j < u.Tier; j++ {
-		r := &s.coarse[j-1]
-		r.each(max(r.folded, s.layout.Slot(j, start)), s.layout.Slot(j, end), merge)
+	s.collect(u, dst, true)
+	s.mu.Unlock()
+}
+
+// collect merges into dst the events of u: its own bucket, and the buckets
+// of finer tiers inside it that are not folded up yet. Caller holds s.mu,
+// and the lanes' locks unless lockLanes.
+func (s *Series[B, PB]) collect(u Unit, dst PB, lockLanes bool) {
+	merge := func(_ int64, b PB) { dst.Merge(b) }
+	start, end := s.layout.Start(u.Tier, u.Slot), s.layout.Start(u.Tier, u.Slot+1)
+	if u.Tier > 0 {
+		if b := s.coarse[u.Tier-1].get(u.Slot); b != nil {
+			dst.Merge(b)
+		}
+		for j := 1; j < u.Tier; j++ {
+			r := &s.coarse[j-1]
+			r.each(max(r.folded, s.layout.Slot(j, start)), s.layout.Slot(j, end), merge)
+		}
 	}
 	from, to := s.layout.Slot(0, start), s.layout.Slot(0, end)
 	for i := range s.lanes {
 		l := &s.lanes[i]
-		l.mu.Lock()
-		l.ring.each(max(l.ring.folded, from), to, merge)
-		l.mu.Unlock()
+		if lockLanes {
+			l.mu.Lock()
+		}
+		if u.Tier > 0 {
+			l.ring.each(max(from, l.ring.folded), to, merge)
+		} else {
+			l.ring.each(from, to, merge)
+		}
+		if lockLanes {
+			l.mu.Unlock()
+		}
 	}
 }
 
