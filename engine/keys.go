@@ -72,9 +72,16 @@ func (t *keyTable) getOrCreate(segment, touchpoint string, maxKeys int, newSerie
 	if t.count >= maxKeys {
 		return nil, fmt.Errorf("%w: segment %q × touchpoint %q would be key %d, the limit is %d", ErrTooManyKeys, segment, touchpoint, t.count+1, maxKeys)
 	}
+	return t.add(Key{Segment: segment, Touchpoint: touchpoint}, newSeries), nil
+}
+
+// add creates and publishes the series of a key that does not exist yet.
+// Caller holds t.create.
+func (t *keyTable) add(k Key, newSeries func(Key, uint64) *series) *series {
+	h := keyHash(k.Segment, k.Touchpoint)
 	// Labels are kept in a string of their own, not in the caller's (possibly
 	// much larger) buffer.
-	s := newSeries(Key{Segment: clone(segment), Touchpoint: clone(touchpoint)}, h)
+	s := newSeries(Key{Segment: clone(k.Segment), Touchpoint: clone(k.Touchpoint)}, h)
 	sh := t.shard(h)
 	m := make(map[uint64]*series, 1)
 	if old := sh.m.Load(); old != nil {
@@ -93,7 +100,7 @@ func (t *keyTable) getOrCreate(segment, touchpoint string, maxKeys int, newSerie
 	}
 	all = append(all, s) // readers hold their own length; the elements they see never change
 	t.all.Store(&all)
-	return s, nil
+	return s
 }
 
 func clone(s string) string { return string([]byte(s)) }
@@ -113,8 +120,34 @@ func (t *keyTable) keys(dst []Key) []Key {
 	for _, s := range t.series() {
 		dst = append(dst, s.key)
 	}
-	slices.SortFunc(dst[n:], func(a, b Key) int {
-		return cmp.Or(cmp.Compare(a.Segment, b.Segment), cmp.Compare(a.Touchpoint, b.Touchpoint))
-	})
+	slices.SortFunc(dst[n:], compareKeys)
 	return dst
+}
+
+func compareKeys(a, b Key) int {
+	return cmp.Or(cmp.Compare(a.Segment, b.Segment), cmp.Compare(a.Touchpoint, b.Touchpoint))
+}
+
+// getOrCreateAll returns the series of every key, creating the missing ones
+// at once: either all fit under maxKeys or none is created. The keys must
+// be valid.
+func (t *keyTable) getOrCreateAll(keys []Key, maxKeys int, newSeries func(Key, uint64) *series) ([]*series, error) {
+	t.create.Lock()
+	defer t.create.Unlock()
+	out := make([]*series, len(keys))
+	missing := 0
+	for i, k := range keys {
+		if out[i] = t.get(k.Segment, k.Touchpoint, keyHash(k.Segment, k.Touchpoint)); out[i] == nil {
+			missing++
+		}
+	}
+	if t.count+missing > maxKeys {
+		return nil, fmt.Errorf("%w: merging would make %d keys, the limit is %d", ErrTooManyKeys, t.count+missing, maxKeys)
+	}
+	for i, k := range keys {
+		if out[i] == nil {
+			out[i] = t.add(k, newSeries)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,374 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/cxscore/cxscore/window"
+)
+
+// replayEvents draws an event stream over a couple of days of clock
+// movement: the clock's readings and the events recorded at each.
+type timedEvent struct {
+	now time.Time
+	ev  Event
+}
+
+func drawStream(t *rapid.T, label string, start time.Time) []timedEvent {
+	now := start
+	var out []timedEvent
+	for range rapid.IntRange(0, 80).Draw(t, label) {
+		now = now.Add(rapid.SampledFrom([]time.Duration{0, 20 * time.Second, time.Minute, 17 * time.Minute, 3 * time.Hour, 26 * time.Hour}).Draw(t, "tick"))
+		ev := Event{
+			Segment:    rapid.SampledFrom([]string{"enterprise", "smb", "consumer"}).Draw(t, "segment"),
+			Touchpoint: rapid.SampledFrom([]string{"checkout", "web", "support"}).Draw(t, "touchpoint"),
+			Metric:     Metric(rapid.IntRange(1, 3).Draw(t, "metric")),
+			Time:       now.Add(-rapid.SampledFrom([]time.Duration{0, time.Minute, 50 * time.Minute, 5 * time.Hour, 3 * 24 * time.Hour}).Draw(t, "age")),
+		}
+		lo, hi := ev.Metric.Scale()
+		ev.Score = rapid.IntRange(lo, hi).Draw(t, "score")
+		if rapid.IntRange(0, 5).Draw(t, "anonymous") > 0 {
+			ev.CustomerID = rapid.SampledFrom(customers[:2000]).Draw(t, "customer")
+		}
+		out = append(out, timedEvent{now, ev})
+	}
+	return out
+}
+
+func newTestEngine(t interface{ Fatal(...any) }, clock window.Clock, lanes int) *Engine {
+	e, err := New(Config{Clock: clock, Lanes: lanes, MaxKeys: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// answers returns every result a user can ask for at now: each selection
+// (keys and roll-ups) over each window, and trends.
+func answers(t interface{ Fatal(...any) }, e *Engine, now time.Time) []Result {
+	var out []Result
+	for _, seg := range []string{"enterprise", "smb", "consumer", All} {
+		for _, tp := range []string{"checkout", "web", "support", All} {
+			for _, w := range []time.Duration{5 * time.Minute, time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour} {
+				var r Result
+				if err := e.QueryAt(now, Query{Segment: seg, Touchpoint: tp, Window: w}, &r); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, r)
+			}
+		}
+		var err error
+		if out, err = e.TrendAt(now, Query{Segment: seg, Window: 24 * time.Hour}, time.Hour, out); err != nil {
+			t.Fatal(err)
+		}
+		if out, err = e.TrendAt(now, Query{Segment: seg, Window: 30 * 24 * time.Hour}, 24*time.Hour, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func sameAnswers(t *rapid.T, what string, got, want []Result) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: answer %d (%s × %s, [%v, %v)):\n got %+v\nwant %+v", what, i, want[i].Segment, want[i].Touchpoint, want[i].From, want[i].To, got[i], want[i])
+		}
+	}
+}
+
+func snapshot(t interface{ Fatal(...any) }, e *Engine) []byte {
+	var buf bytes.Buffer
+	n, err := e.WriteSnapshot(&buf)
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatal(fmt.Sprintf("WriteSnapshot: %d bytes reported, %d written, %v", n, buf.Len(), err))
+	}
+	return buf.Bytes()
+}
+
+func TestSnapshotRestoreAndMerge(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		start := t0
+		clock := window.NewManualClock(start)
+		a, b, both := newTestEngine(t, clock, 2), newTestEngine(t, clock, 1), newTestEngine(t, clock, 3)
+		defer a.Close()
+		defer b.Close()
+		defer both.Close()
+		// Two replicas see interleaved shares of one stream; a third engine
+		// sees all of it.
+		for _, te := range drawStream(t, "events", start) {
+			clock.Set(te.now)
+			replica := a
+			if rapid.Bool().Draw(t, "to b") {
+				replica = b
+			}
+			errA := replica.Record(te.ev)
+			errBoth := both.Record(te.ev)
+			if (errA == nil) != (errBoth == nil) {
+				t.Fatalf("replica and whole disagree on %+v: %v, %v", te.ev, errA, errBoth)
+			}
+			if rapid.IntRange(0, 9).Draw(t, "query") == 0 { // queries seal time and fill the cache
+				answers(t, replica, clock.Now())
+			}
+		}
+		now := clock.Now()
+		snapA, snapB := snapshot(t, a), snapshot(t, b)
+
+		// restore(snapshot(A)) ≡ A, and writes the same bytes again.
+		restored := newTestEngine(t, clock, 2)
+		defer restored.Close()
+		if err := restored.MergeSnapshot(bytes.NewReader(snapA)); err != nil {
+			t.Fatal(err)
+		}
+		sameAnswers(t, "restored A", answers(t, restored, now), answers(t, a, now))
+		if again := snapshot(t, restored); !bytes.Equal(again, snapA) {
+			t.Fatalf("snapshot of the restored engine differs: %d bytes, want %d", len(again), len(snapA))
+		}
+
+		// merge(snapshot(A), snapshot(B)) ≡ one engine that saw A ∪ B, in either
+		// order, into an empty engine or into A itself.
+		want := answers(t, both, now)
+		ab, ba := newTestEngine(t, clock, 1), newTestEngine(t, clock, 2)
+		defer ab.Close()
+		defer ba.Close()
+		for _, step := range []struct {
+			e    *Engine
+			snap []byte
+		}{{ab, snapA}, {ab, snapB}, {ba, snapB}, {ba, snapA}, {a, snapB}} {
+			if err := step.e.MergeSnapshot(bytes.NewReader(step.snap)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sameAnswers(t, "A then B", answers(t, ab, now), want)
+		sameAnswers(t, "B then A", answers(t, ba, now), want)
+		sameAnswers(t, "B into A", answers(t, a, now), want)
+
+		// The merged engine keeps recording correctly.
+		clock.Set(now.Add(time.Minute))
+		ev := Event{CustomerID: "late-comer", Segment: "smb", Touchpoint: "web", Metric: NPS, Score: 10, Time: now.Add(-30 * time.Minute)}
+		if err := a.Record(ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := both.Record(ev); err != nil {
+			t.Fatal(err)
+		}
+		sameAnswers(t, "after more events", answers(t, a, clock.Now()), answers(t, both, clock.Now()))
+	})
+}
+
+// Merging is associative: (A+B)+C answers as A+(B+C).
+func TestSnapshotMergeAssociative(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		clock := window.NewManualClock(t0)
+		var snaps [3][]byte
+		for i := range snaps {
+			clock.Set(t0)
+			e := newTestEngine(t, clock, 2)
+			for _, te := range drawStream(t, fmt.Sprint("events ", i), t0) {
+				clock.Set(te.now)
+				e.Record(te.ev)
+			}
+			snaps[i] = snapshot(t, e)
+			e.Close()
+		}
+		now := clock.Now()
+		left, bc, right := newTestEngine(t, clock, 1), newTestEngine(t, clock, 1), newTestEngine(t, clock, 1)
+		for _, s := range snaps {
+			left.MergeSnapshot(bytes.NewReader(s))
+		}
+		bc.MergeSnapshot(bytes.NewReader(snaps[1]))
+		bc.MergeSnapshot(bytes.NewReader(snaps[2]))
+		right.MergeSnapshot(bytes.NewReader(snaps[0]))
+		right.MergeSnapshot(bytes.NewReader(snapshot(t, bc)))
+		sameAnswers(t, "A+(B+C)", answers(t, right, now), answers(t, left, now))
+	})
+}
+
+// smallSnapshot is a valid snapshot of a few events.
+func smallSnapshot(t testing.TB) []byte {
+	clock := window.NewManualClock(t0)
+	e := newTestEngine(t, clock, 1)
+	defer e.Close()
+	for i, tp := range []string{"checkout", "web", "support"} {
+		clock.Set(t0.Add(time.Duration(i) * 90 * time.Minute))
+		for j := range 40 {
+			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now()})
+		}
+	}
+	return snapshot(t, e)
+}
+
+func TestSnapshotRejectsBadInput(t *testing.T) {
+	good := smallSnapshot(t)
+	clock := window.NewManualClock(t0.Add(3 * time.Hour))
+	target := newTestEngine(t, clock, 2)
+	defer target.Close()
+	target.Record(Event{CustomerID: "mine", Segment: "enterprise", Touchpoint: "web", Metric: CSAT, Score: 5, Time: clock.Now()})
+	before := snapshot(t, target)
+	unchanged := func(what string) {
+		t.Helper()
+		if after := snapshot(t, target); !bytes.Equal(after, before) {
+			t.Fatalf("%s changed the engine", what)
+		}
+	}
+
+	for n := range len(good) { // every truncation
+		if err := target.MergeSnapshot(bytes.NewReader(good[:n])); !errors.Is(err, ErrSnapshotCorrupt) {
+			t.Fatalf("truncated to %d of %d bytes: got %v, want ErrSnapshotCorrupt", n, len(good), err)
+		}
+	}
+	unchanged("a truncated snapshot")
+	for i := range good { // every single-byte corruption
+		bad := bytes.Clone(good)
+		bad[i] ^= 0x41
+		err := target.MergeSnapshot(bytes.NewReader(bad))
+		if !errors.Is(err, ErrSnapshotCorrupt) && !errors.Is(err, ErrSnapshotVersion) && !errors.Is(err, ErrSnapshotIncompatible) {
+			t.Fatalf("byte %d flipped: got %v, want a snapshot error", i, err)
+		}
+	}
+	unchanged("a corrupted snapshot")
+	for name, tc := range map[string]struct {
+		data []byte
+		want error
+	}{
+		"empty":         {nil, ErrSnapshotCorrupt},
+		"not ours":      {[]byte("PK\x03\x04 not a snapshot at all"), ErrSnapshotCorrupt},
+		"version 2":     {append([]byte(snapshotMagic), 2), ErrSnapshotVersion},
+		"trailing data": {append(bytes.Clone(good), 0), ErrSnapshotCorrupt},
+	} {
+		if err := target.MergeSnapshot(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", name, err, tc.want)
+		}
+	}
+	unchanged("bad snapshots")
+
+	// Another precision or other tiers cannot line up.
+	for name, c := range map[string]Config{
+		"precision": {Clock: clock, Precision: 14},
+		"tiers":     {Clock: clock, Tiers: []window.Tier{{Resolution: time.Minute, Retention: time.Hour}}},
+	} {
+		other, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.MergeSnapshot(bytes.NewReader(good)); !errors.Is(err, ErrSnapshotIncompatible) {
+			t.Errorf("%s: got %v, want ErrSnapshotIncompatible", name, err)
+		}
+		other.Close()
+	}
+
+	// Too many keys for the target: nothing is merged.
+	small, _ := New(Config{Clock: clock, MaxKeys: 2})
+	defer small.Close()
+	if err := small.MergeSnapshot(bytes.NewReader(good)); !errors.Is(err, ErrTooManyKeys) {
+		t.Fatalf("3 keys into MaxKeys 2: got %v, want ErrTooManyKeys", err)
+	}
+	if keys := small.Keys(nil); len(keys) != 0 {
+		t.Fatalf("after a refused merge: keys %v, want none", keys)
+	}
+}
+
+// A length field cannot make the reader allocate more than it reads.
+func TestSnapshotHugeLengthsStayCheap(t *testing.T) {
+	e := newTestEngine(t, window.NewManualClock(t0), 1)
+	defer e.Close()
+	head := smallSnapshot(t)[:len(snapshotMagic)+1]
+	var hostile []byte
+	hostile = append(hostile, head...)
+	hostile = append(hostile, 12, 3) // precision, tiers, then a huge resolution
+	hostile = append(hostile, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)
+	allocs := testing.AllocsPerRun(10, func() {
+		if err := e.MergeSnapshot(bytes.NewReader(hostile)); !errors.Is(err, ErrSnapshotCorrupt) {
+			t.Fatalf("got %v, want ErrSnapshotCorrupt", err)
+		}
+	})
+	if allocs > 20 {
+		t.Fatalf("a hostile header cost %v allocations", allocs)
+	}
+}
+
+func FuzzMergeSnapshot(f *testing.F) {
+	good := smallSnapshot(f)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "snapshots", "*.snap"))
+	for _, path := range seeds {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	clock := window.NewManualClock(t0.Add(3 * time.Hour))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, CacheBytes: -1}) // no cache: fuzz faster
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now()})
+		before := snapshot(t, e)
+		if err := e.MergeSnapshot(bytes.NewReader(data)); err != nil {
+			if !errors.Is(err, ErrSnapshotCorrupt) && !errors.Is(err, ErrSnapshotVersion) &&
+				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrTooManyKeys) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			if after := snapshot(t, e); !bytes.Equal(after, before) {
+				t.Fatal("a rejected snapshot changed the engine")
+			}
+			return
+		}
+		// An accepted snapshot leaves a working engine.
+		var r Result
+		if err := e.Query(Query{Window: 30 * 24 * time.Hour}, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite testdata/snapshots, the fuzz seed corpus")
+
+// TestSeedCorpus keeps the committed fuzz seeds readable; with
+// -update-seeds it writes them anew.
+func TestSeedCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "snapshots")
+	if *updateSeeds {
+		empty := newTestEngine(t, window.NewManualClock(t0), 1)
+		defer empty.Close()
+		good := smallSnapshot(t)
+		for name, data := range map[string][]byte{
+			"small.snap":     good,
+			"empty.snap":     snapshot(t, empty),
+			"truncated.snap": good[:len(good)*2/3],
+		} {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, want := range map[string]error{"small.snap": nil, "empty.snap": nil, "truncated.snap": ErrSnapshotCorrupt} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newTestEngine(t, window.NewManualClock(t0.Add(3*time.Hour)), 1)
+		if err := e.MergeSnapshot(bytes.NewReader(data)); !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Errorf("%s: got %v, want %v", name, err, want)
+		}
+		e.Close()
+	}
+}
