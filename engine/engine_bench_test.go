@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,4 +86,59 @@ func BenchmarkQuery1h(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fullEngine returns an engine with 1,000 keys whose every tier is full:
+// each key hears from 20 customers an hour (of a pool of 500) for 35 days.
+var fullEngine = sync.OnceValues(func() (*Engine, time.Time) {
+	start := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	clock := window.NewManualClock(start)
+	e, err := New(Config{Clock: clock, CacheBytes: -1})
+	if err != nil {
+		panic(err)
+	}
+	ids := make([]string, 500)
+	for i := range ids {
+		ids[i] = fmt.Sprint("customer-", i)
+	}
+	end := start.Add(35 * 24 * time.Hour)
+	step := 0
+	for at := start; at.Before(end); at = at.Add(3 * time.Minute) {
+		step++
+		for k := range 1000 {
+			e.RecordAt(at, Event{CustomerID: ids[(step*7919+k)%len(ids)], Segment: fmt.Sprint("segment-", k%50), Touchpoint: fmt.Sprint("touchpoint-", k/50),
+				Metric: Metric(1 + (step+k)%3), Score: 1 + (step*k)%5, Time: at})
+		}
+	}
+	clock.Set(end)
+	return e, end
+})
+
+func BenchmarkSnapshot(b *testing.B) {
+	e, _ := fullEngine()
+	var buf bytes.Buffer
+	if _, err := e.WriteSnapshot(&buf); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			n, err := e.WriteSnapshot(io.Discard)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n), "bytes")
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			r, _ := New(Config{Clock: window.NewManualClock(e.Now()), CacheBytes: -1})
+			if err := r.MergeSnapshot(bytes.NewReader(buf.Bytes())); err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+		}
+		b.ReportMetric(float64(buf.Len())/1000, "bytes/key")
+	})
 }
