@@ -1,0 +1,16 @@
+package main
+
+// Example runs the program, so that its output stays what the comments and
+// the README say.
+func Example() {
+	main()
+	// Output:
+	// rejected: sketch: score out of range: nps score 11, want 0-10
+	// * × *, 09:17 to 10:17: 4 customers
+	//   NPS  +25 ± 58 (n=4)
+	//   CSAT 100% (n=1)
+	//   CES  6.0 (n=1)
+	// enterprise × *, 09:17 to 10:17: 3 customers
+	//   NPS  +33 ± 68 (n=3)
+	//   CSAT 100% (n=1)
+}

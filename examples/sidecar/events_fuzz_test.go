@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cxscore/cxscore/engine"
+)
+
+// FuzzEvents posts arbitrary bodies, as JSON and as NDJSON, and checks
+// that every answer is a clean 200, 400 or 413 with a JSON body; that the
+// engine holds exactly the events the answer accepted; that accepted and
+// rejected add up to the events of the body, counted here independently;
+// and that only bodies that are not JSON get 400.
+//
+//	go test -run '^$' -fuzz '^FuzzEvents$' -fuzztime 1m ./examples/sidecar
+func FuzzEvents(f *testing.F) {
+	good := event("enterprise", "checkout", "nps", 9, "c-1", t0)
+	for _, seed := range []struct {
+		body   string
+		ndjson bool
+	}{
+		{good, false},
+		{good, true},
+		{"[" + good + "," + event("smb", "app", "csat", 4, "", time.Time{}) + "]", false},
+		{good + "\n" + event("smb", "app", "ces", 8, "", t0) + "\n\n" + `{"score":"x"}` + "\r\n", true},
+		{good + good, false},
+		{`[1, "x", null, [], {}, {"segment":"s","touchpoint":"t","metric":"nps","score":1e30}]`, false},
+		{`{"segment":"s","touchpoint":"t","metric":"nps","score":99999999999999999999}`, true},
+		{`{"segment":"s\u00e9\ud800","touchpoint":"t","metric":"nps","score":9.0,"time":"2026-11-24T10:00:00+01:00"}`, false},
+		{"{\"segment\":\"s\xff\",\"touchpoint\":\"t\",\"metric\":\"nps\",\"score\":1}", true},
+		{"\xef\xbb\xbf[" + good + "]", false},
+		{"[" + good + ",", false},
+		{"[" + good + "] x", false},
+		{`{"segment":`, true},
+		{"", false},
+		{"", true},
+		{" \n ", false},
+		{"hello", false},
+		{strings.Repeat("[", 50), false},
+		{strings.Repeat(good+"\n", 40), true}, // over the limit
+	} {
+		f.Add([]byte(seed.body), seed.ndjson)
+	}
+	const limit = 4096
+	fx := newFixture(f, engine.Config{MaxKeys: 100}, Options{MaxBodyBytes: limit})
+	total := func(t *testing.T) uint64 {
+		var r engine.Result
+		if err := fx.engine.QueryAt(t0, engine.Query{Window: 35 * 24 * time.Hour}, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Responses()
+	}
+	f.Fuzz(func(t *testing.T, body []byte, nd bool) {
+		before := total(t)
+		r := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
+		if nd {
+			r.Header.Set("Content-Type", ndjson)
+		}
+		w := httptest.NewRecorder()
+		fx.server.ServeHTTP(w, r)
+		var resp ingestResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("got status %d and a body that is not JSON (%v): %q", w.Code, err, w.Body)
+		}
+		if w.Code != 200 && w.Code != 400 && w.Code != 413 {
+			t.Fatalf("got status %d, want 200, 400 or 413", w.Code)
+		}
+		if (w.Code == 200) != (resp.Error == "") {
+			t.Fatalf("got status %d with error %q", w.Code, resp.Error)
+		}
+		if got := total(t) - before; got != uint64(resp.Accepted) {
+			t.Fatalf("answer says %d accepted, engine recorded %d", resp.Accepted, got)
+		}
+		if resp.Rejected == nil || len(resp.Rejected) > maxListed || len(resp.Rejected) > resp.RejectedCount ||
+			resp.RejectedCount < maxListed && len(resp.Rejected) != resp.RejectedCount {
+			t.Fatalf("got %d rejections listed of %d", len(resp.Rejected), resp.RejectedCount)
+		}
+		for i, rej := range resp.Rejected {
+			if rej.Index < 0 || rej.Index >= resp.Accepted+resp.RejectedCount || i > 0 && rej.Index <= resp.Rejected[i-1].Index || rej.Error == "" {
+				t.Fatalf("bad rejection %d: %+v of %d events", i, rej, resp.Accepted+resp.RejectedCount)
+			}
+		}
+		events := resp.Accepted + resp.RejectedCount
+
+		text := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+		start := bytes.TrimLeft(text, " \t\r\n")
+		switch {
+		case len(body) > limit:
+			if w.Code != 413 || events != 0 {
+				t.Fatalf("body of %d bytes: got %d with %d events read, want 413 and none", len(body), w.Code, events)
+			}
+		case nd:
+			lines := 0
+			for _, l := range bytes.Split(text, []byte("\n")) {
+				if len(bytes.Trim(l, " \t\r")) > 0 {
+					lines++
+				}
+			}
+			if w.Code != 200 || events != lines {
+				t.Fatalf("NDJSON: got %d with %d events, want 200 and %d", w.Code, events, lines)
+			}
+		case len(start) == 0 || start[0] != '[' && start[0] != '{':
+			if w.Code != 400 || events != 0 {
+				t.Fatalf("not JSON: got %d with %d events, want 400 and none", w.Code, events)
+			}
+		case json.Valid(text) && start[0] == '[':
+			var elems []json.RawMessage
+			if err := json.Unmarshal(text, &elems); err != nil {
+				t.Fatal(err)
+			}
+			if w.Code != 200 || events != len(elems) {
+				t.Fatalf("array: got %d with %d events, want 200 and %d", w.Code, events, len(elems))
+			}
+		case json.Valid(text):
+			if w.Code != 200 || events != 1 {
+				t.Fatalf("one object: got %d with %d events, want 200 and 1", w.Code, events)
+			}
+		default: // broken JSON: 400, or 200 for objects one after another
+			if w.Code == 413 {
+				t.Fatalf("got 413 for a body under the limit")
+			}
+		}
+	})
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cxscore/cxscore/engine"
+)
+
+const ndjson = "application/x-ndjson"
+
+func TestPostEvents(t *testing.T) {
+	good := event("enterprise", "checkout", "nps", 9, "c-1", t0)
+	good2 := event("smb", "app", "csat", 4, "", time.Time{})
+	bad := event("enterprise", "checkout", "nps", 11, "c-1", t0)
+	big := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"` + strings.Repeat("x", maxEventBytes) + `"}`
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		accepted    int
+		rejected    map[int]string // index: part of the error
+		err         string         // part of the request's error, if any
+	}{
+		{name: "one object", body: good, status: 200, accepted: 1},
+		{name: "one bad object", body: bad, status: 200,
+			rejected: map[int]string{0: "score out of range: nps score 11, want 0-10"}},
+		{name: "array", body: "[" + good + "," + bad + ",\n" + good2 + "]", status: 200, accepted: 2,
+			rejected: map[int]string{1: "nps score 11"}},
+		{name: "empty array", body: "[]", status: 200},
+		{name: "array of non-objects", body: `[1, "x", null, [], {"a":1}]`, status: 200, rejected: map[int]string{
+			0: "want an event object, got number 1", 1: `got string "x"`, 2: "got null", 3: "got an array", 4: `unknown field "a"`}},
+		{name: "objects one after another", body: good + good2 + "\n" + bad, status: 200, accepted: 2,
+			rejected: map[int]string{2: "nps score 11"}},
+		{name: "byte order mark", body: "\xef\xbb\xbf" + good, status: 200, accepted: 1},
+		{name: "ndjson", contentType: ndjson, body: good + "\n" + bad + "\n" + good2 + "\n", status: 200, accepted: 2,
+			rejected: map[int]string{1: "nps score 11"}},
+		{name: "ndjson with charset, CRLF, blank lines, no final newline", contentType: "application/x-ndjson; charset=utf-8",
+			body: "\r\n" + good + "\r\n\r\n  \t\r\n" + good2, status: 200, accepted: 2},
+		{name: "ndjson broken lines stand alone", contentType: "application/ndjson",
+			body: good + "\n{\"segment\":\n" + good2 + "\n[\n" + bad + "\n", status: 200, accepted: 2,
+			rejected: map[int]string{1: "invalid JSON", 3: "invalid JSON", 4: "nps score 11"}},
+		{name: "ndjson pretty-printed object", contentType: ndjson, body: "{\n\"segment\": \"s\"\n}", status: 200,
+			rejected: map[int]string{0: "invalid JSON", 1: "invalid JSON", 2: "invalid JSON"}},
+		{name: "ndjson not UTF-8", contentType: ndjson, body: good + "\n\xff\xfe\n" + good, status: 200, accepted: 2,
+			rejected: map[int]string{1: "not valid UTF-8"}},
+		{name: "ndjson line too long", contentType: ndjson, body: good + "\n" + big + "\n" + good2, status: 200, accepted: 2,
+			rejected: map[int]string{1: "event longer than 65536 bytes"}},
+		{name: "array element too large", body: "[" + good + "," + big + "," + good2 + "]", status: 200, accepted: 2,
+			rejected: map[int]string{1: "the limit is 65536"}},
+		{name: "every kind of engine rejection", contentType: ndjson, body: strings.Join([]string{
+			event("s", "t", "nps", 5, "", t0.Add(-40*24*time.Hour)),
+			event("s", "t", "nps", 5, "", t0.Add(time.Hour)),
+			event("*", "t", "nps", 5, "", t0),
+			event("s", strings.Repeat("t", 129), "nps", 5, "", t0),
+			`{"segment":"s","touchpoint":"t","metric":"nps","score":-1}`,
+			`{"segment":"s","touchpoint":"t","metric":"xps","score":1}`,
+			event("s", "t", "ces", 7, "", t0.Add(-34*24*time.Hour)),
+		}, "\n"), status: 200, accepted: 1, rejected: map[int]string{
+			0: "time older than retention", 1: "time too far in the future", 2: `segment "*" is reserved`,
+			3: "touchpoint of 129 bytes, want at most 128", 4: "nps score -1, want 0-10", 5: `unknown metric: "xps"`}},
+
+		{name: "empty body", body: "", status: 400, err: "empty body: want an event object, a JSON array of them, or NDJSON"},
+		{name: "white space", body: " \n\t", status: 400, err: "empty body"},
+		{name: "not JSON", body: "hello", status: 400, err: "body is not JSON (it starts with 'h')"},
+		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 400, err: "body is not JSON"},
+		{name: "array broken off", body: "[" + good + "," + good2 + `,{"segm`, status: 400, accepted: 2,
+			err: "body ends in the middle of event 2"},
+		{name: "array not closed", body: "[" + good + ",", status: 400, accepted: 1, err: "body ends before the array is closed"},
+		{name: "array without commas", body: "[" + good + " " + good2 + "]", status: 400, accepted: 1,
+			err: "invalid JSON at byte"},
+		{name: "data after the array", body: "[" + good + "] " + good2, status: 400, accepted: 1,
+			err: "unexpected data after the array"},
+		{name: "syntax error after an object", body: good + "\n" + bad + "\n" + `{"x" 1}`, status: 400, accepted: 1,
+			rejected: map[int]string{1: "nps score 11"}, err: "invalid JSON at byte"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, engine.Config{}, Options{})
+			code, resp := f.post(tt.contentType, tt.body)
+			if code != tt.status {
+				t.Errorf("got status %d, want %d (%+v)", code, tt.status, resp)
+			}
+			if resp.Accepted != tt.accepted {
+				t.Errorf("got %d accepted, want %d (%+v)", resp.Accepted, tt.accepted, resp)
+			}
+			if got := f.total(); got != uint64(tt.accepted) {
+				t.Errorf("engine holds %d responses, want %d", got, tt.accepted)
+			}
+			if resp.RejectedCount != len(tt.rejected) || len(resp.Rejected) != len(tt.rejected) {
+				t.Errorf("got %d rejected (%d listed), want %d: %+v", resp.RejectedCount, len(resp.Rejected), len(tt.rejected), resp.Rejected)
+			}
+			if resp.Rejected == nil {
+				t.Error("got rejected null, want a list")
+			}
+			for i, r := range resp.Rejected {
+				if i > 0 && r.Index <= resp.Rejected[i-1].Index {
+					t.Errorf("rejections out of order: %+v", resp.Rejected)
+				}
+				if want, ok := tt.rejected[r.Index]; !ok || !strings.Contains(r.Error, want) {
+					t.Errorf("got event %d rejected with %q, want %q", r.Index, r.Error, want)
+				}
+			}
+			if !strings.Contains(resp.Error, tt.err) || (tt.err == "") != (resp.Error == "") {
+				t.Errorf("got error %q, want %q", resp.Error, tt.err)
+			}
+		})
+	}
+}
+
+// TestPostEventsLimit checks the body limit in each form, declared up front
+// (nothing is read) and found while streaming (the events before it are
+// kept, and counted).
+func TestPostEventsLimit(t *testing.T) {
+	ev := event("s", "t", "nps", 9, "", t0)
+	limit := int64((len(ev)+1)*40 + 10) // 40 events and a bit of the 41st
+	tests := []struct {
+		name, contentType, body string
+		length                  int64 // Content-Length; -1 unknown
+		accepted                int
+	}{
+		{"ndjson declared", ndjson, strings.Repeat(ev+"\n", 100), 0, 0},
+		{"ndjson streamed", ndjson, strings.Repeat(ev+"\n", 100), -1, 40},
+		{"array declared", "", "[" + strings.Repeat(ev+",", 99) + ev + "]", 0, 0},
+		{"array streamed", "", "[" + strings.Repeat(ev+",", 99) + ev + "]", -1, 40},
+		{"objects streamed", "", strings.Repeat(ev+" ", 100), -1, 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, engine.Config{}, Options{MaxBodyBytes: limit})
+			r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", tt.contentType)
+			if tt.length < 0 {
+				r.ContentLength = -1
+			}
+			code, text := f.serve(r)
+			resp := decodeJSON[ingestResponse](t, text)
+			if code != 413 {
+				t.Errorf("got status %d, want 413", code)
+			}
+			if resp.Accepted != tt.accepted || f.total() != uint64(tt.accepted) {
+				t.Errorf("got %d accepted and %d recorded, want %d", resp.Accepted, f.total(), tt.accepted)
+			}
+			if !strings.Contains(resp.Error, fmt.Sprint(limit)) {
+				t.Errorf("got error %q, want the limit %d in it", resp.Error, limit)
+			}
+		})
+	}
+}
+
+// TestPostEventsBatches posts more events than a batch, with rejections of
+// the decoder and of the engine interleaved, and more rejections than a
+// response lists.
+func TestPostEventsBatches(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{})
+	var body strings.Builder
+	wantAccepted, wantRejected := 0, []int(nil)
+	for i := range 3000 {
+		switch {
+		case i%3 == 1:
+			body.WriteString(event("s", "t", "nps", 11, "", t0)) // the engine rejects it
+			wantRejected = append(wantRejected, i)
+		case i%7 == 2:
+			body.WriteString(`{"segment":"s"`) // the decoder rejects it
+			wantRejected = append(wantRejected, i)
+		default:
+			body.WriteString(event("s", "t", "nps", i%11, fmt.Sprint("c-", i%50), t0))
+			wantAccepted++
+		}
+		body.WriteByte('\n')
+	}
+	code, resp := f.post(ndjson, body.String())
+	if code != 200 || resp.Accepted != wantAccepted || resp.RejectedCount != len(wantRejected) {
+		t.Fatalf("got %d, %d accepted, %d rejected; want 200, %d, %d", code, resp.Accepted, resp.RejectedCount, wantAccepted, len(wantRejected))
+	}
+	if len(resp.Rejected) != maxListed {
+		t.Fatalf("got %d rejections listed, want %d", len(resp.Rejected), maxListed)
+	}
+	for i, r := range resp.Rejected {
+		if r.Index != wantRejected[i] {
+			t.Fatalf("got rejection %d for event %d, want event %d", i, r.Index, wantRejected[i])
+		}
+	}
+	if got := f.total(); got != uint64(wantAccepted) {
+		t.Errorf("engine holds %d responses, want %d", got, wantAccepted)
+	}
+	var r engine.Result
+	f.engine.Query(engine.Query{Window: time.Hour}, &r)
+	if r.UniqueCustomers != 50 {
+		t.Errorf("got %d unique customers, want 50", r.UniqueCustomers)
+	}
+}
+
+// TestPostEventsCounters checks the accepted and rejected counters against
+// the answers.
+func TestPostEventsCounters(t *testing.T) {
+	f := newFixture(t, engine.Config{MaxKeys: 1}, Options{})
+	f.post("", "["+strings.Join([]string{
+		event("a", "t", "nps", 1, "", t0),
+		event("b", "t", "nps", 1, "", t0), // a second key
+		event("a", "t", "nps", 11, "", t0),
+		`{"segment":"a","touchpoint":"t","metric":"nps","score":"1"}`,
+		`3`,
+		event("a", "t", "csat", 5, "", t0),
+	}, ",")+"]")
+	want := map[string]float64{"too_many_keys": 1, "score_out_of_range": 1, "invalid_field": 1, "bad_json": 1, "too_old": 0}
+	for reason, n := range want {
+		if got := testutil.ToFloat64(f.server.metrics.rejectedBy[reason]); got != n {
+			t.Errorf("got %v events rejected as %s, want %v", got, reason, n)
+		}
+	}
+	if got := testutil.ToFloat64(f.server.metrics.accepted); got != 2 {
+		t.Errorf("got %v events accepted, want 2", got)
+	}
+}
+
+// TestPostEventsKeepsWhatWasRecorded sends the bad requests a new user
+// might, after some good events, and checks that nothing recorded is lost
+// and each bad request gets a clear answer.
+func TestPostEventsKeepsWhatWasRecorded(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{})
+	if code, resp := f.post("", "["+event("s", "t", "nps", 9, "c", t0)+","+event("s", "t", "csat", 5, "c", t0)+"]"); code != 200 || resp.Accepted != 2 {
+		t.Fatalf("got %d %+v, want 200 and 2 accepted", code, resp)
+	}
+	for _, body := range []string{"", "null", "{", "[", `{"score":1e30}`, "\xff\xfe", `[{"score": 99999999999999999999}]`, strings.Repeat("[", 100000)} {
+		code, text := f.do("POST", "/v1/events", body)
+		if code != 200 && code != 400 {
+			t.Errorf("POST %.20q: got status %d, want 200 or 400", body, code)
+		}
+		if resp := decodeJSON[ingestResponse](t, text); resp.Error == "" && resp.RejectedCount == 0 {
+			t.Errorf("POST %.20q: got %s, want an error or a rejection", body, text)
+		}
+	}
+	if code, _ := f.do("GET", "/v1/events", ""); code != 405 {
+		t.Errorf("GET /v1/events: got %d, want 405", code)
+	}
+	if code, _ := f.do("POST", "/v1/events", "{}", "Content-Encoding", "gzip"); code != 415 {
+		t.Errorf("gzip: got %d, want 415", code)
+	}
+	if got := f.total(); got != 2 {
+		t.Errorf("engine holds %d responses, want the 2 recorded first", got)
+	}
+}
+
+// TestPostEventsStreams checks that an NDJSON body is recorded while it is
+// still arriving: the events of the first batches are queryable before the
+// client has sent the rest.
+func TestPostEventsStreams(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{})
+	pr, pw := io.Pipe()
+	r := httptest.NewRequest("POST", "/v1/events", pr)
+	r.Header.Set("Content-Type", ndjson)
+	done := make(chan ingestResponse)
+	go func() {
+		_, text := f.serve(r)
+		done <- decodeJSON[ingestResponse](t, text)
+	}()
+	line := []byte(event("s", "t", "nps", 9, "", t0) + "\n")
+	// A write to a pipe returns once the reader has taken it, and the
+	// handler reads a line only after it has decoded (and, at batchSize,
+	// recorded) the one before. So once line batchSize+1 is written, the
+	// first batch is in the engine.
+	for range batchSize + 1 {
+		pw.Write(line)
+	}
+	if got := f.total(); got != batchSize {
+		t.Fatalf("with the body still open, engine holds %d responses; want the first batch, %d", got, batchSize)
+	}
+	pw.Write(bytes.Repeat(line, 10))
+	pw.Close()
+	if resp := <-done; resp.Accepted != batchSize+11 {
+		t.Errorf("got %d accepted, want %d", resp.Accepted, batchSize+11)
+	}
+}

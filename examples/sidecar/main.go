@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cxscore/cxscore/engine"
+)
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "sidecar:", err)
+		os.Exit(1)
+	}
+}
+
+// Timeouts that are not flags. ReadHeaderTimeout stops clients that open
+// connections and never finish a request (Slowloris); IdleTimeout closes
+// keep-alive connections left unused.
+const (
+	readHeaderTimeout = 5 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// config is what the flags say.
+type config struct {
+	addr            string
+	token           string
+	maxKeys         int
+	maxFuture       time.Duration
+	precision       uint
+	cacheBytes      int64
+	maxBody         int64
+	metricsWindows  []Window
+	readTimeout     time.Duration
+	writeTimeout    time.Duration
+	shutdownTimeout time.Duration
+	logLevel        slog.Level
+	logJSON         bool
+}
+
+var errUsage = errors.New("usage")
+
+const usageHeader = `Usage: sidecar [flags]
+
+Serves a cxscore engine (in memory) over HTTP:
+
+  POST /v1/events   record events: a JSON object, an array of them, or NDJSON
+  GET  /v1/scores   ?segment=S&touchpoint=T&window=W  (S, T: omitted or * for all; W: 1h, 90m, 7d)
+  GET  /v1/trend    ?segment=S&touchpoint=T&window=24h&step=1h
+  GET  /v1/keys     the segments and touchpoints seen
+  GET  /metrics     Prometheus exposition
+  GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
+
+With a token (-token or CXSCORE_TOKEN), /v1/ and /metrics need the header
+"Authorization: Bearer <token>"; /healthz and /readyz never do.
+SIGINT or SIGTERM stops it gracefully: in-flight requests finish first.
+
+Flags:
+`
+
+// parseFlags reads the command line; getenv supplies CXSCORE_TOKEN. Usage
+// and flag errors go to out. It returns flag.ErrHelp for -help, and an
+// error wrapping errUsage for a bad command line.
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	c := config{}
+	fs := flag.NewFlagSet("sidecar", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usageHeader)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free port (the log says which)")
+	fs.StringVar(&c.token, "token", "", "bearer `token` required on /v1/ and /metrics (default $CXSCORE_TOKEN; prefer the variable:\ncommand lines are visible to other users)")
+	fs.IntVar(&c.maxKeys, "max-keys", 10_000, "most segment × touchpoint keys; events that would add more are rejected (too_many_keys)")
+	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
+	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 4-18: exact up to 2^p/4 customers, then ±1.04/√(2^p)")
+	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
+	fs.Int64Var(&c.maxBody, "max-body", DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
+	windows := fs.String("metrics-windows", "5m,1h,24h", "comma-separated `windows` that /metrics reports scores over")
+	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "longest time to read a request, body included")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 2*time.Minute, "longest time from the end of a request's headers to the end of its response;\nkeep it above -read-timeout, since events are answered once their body is read")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
+	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
+	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	bad := func(format string, args ...any) (config, error) {
+		err := fmt.Errorf(format, args...)
+		fmt.Fprintf(out, "sidecar: %v\n", err)
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return bad("unexpected argument %q; the sidecar takes only flags", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["token"] {
+		c.token = getenv("CXSCORE_TOKEN")
+	}
+	if c.precision > 255 {
+		return bad("-precision %d, want 4-18", c.precision)
+	}
+	if c.maxKeys <= 0 {
+		return bad("-max-keys %d, want > 0", c.maxKeys)
+	}
+	if c.maxBody <= 0 {
+		return bad("-max-body %d, want > 0", c.maxBody)
+	}
+	if c.maxFuture == 0 {
+		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
+	}
+	seen := map[string]bool{}
+	for _, text := range strings.Split(*windows, ",") {
+		w, err := parseWindow("-metrics-windows", strings.TrimSpace(text), "")
+		if err != nil {
+			return bad("%v", err)
+		}
+		if seen[w.Text] {
+			return bad("-metrics-windows lists %s twice", w.Text)
+		}
+		seen[w.Text] = true
+		c.metricsWindows = append(c.metricsWindows, w)
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return bad("-log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	switch *logFormat {
+	case "text":
+	case "json":
+		c.logJSON = true
+	default:
+		return bad("-log-format %q: want text or json", *logFormat)
+	}
+	return c, nil
+}
+
+// run is the sidecar: it serves until ctx ends or a SIGINT or SIGTERM
+// arrives, then shuts down gracefully. It logs to stderr, including the
+// address it listens on.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	c, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	var logger *slog.Logger
+	if c.logJSON {
+		logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	} else {
+		logger = slog.New(slog.NewTextHandler(stderr, opts))
+	}
+
+	e, err := engine.New(engine.Config{
+		MaxKeys:    c.maxKeys,
+		MaxFuture:  c.maxFuture,
+		Precision:  uint8(c.precision),
+		CacheBytes: c.cacheBytes,
+	})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	s, err := NewServer(e, Options{
+		Token:          c.token,
+		MaxBodyBytes:   c.maxBody,
+		MetricsWindows: c.metricsWindows,
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       c.readTimeout,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "token", c.token != "",
+		"max_keys", c.maxKeys, "max_body", c.maxBody)
+	if !isLoopback(ln.Addr()) && c.token == "" {
+		logger.Warn("listening beyond loopback without a token: anyone who can reach the port can read and write scores")
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	stop() // a second signal kills the process the usual way
+	logger.Info("shutting down", "timeout", c.shutdownTimeout)
+	s.Drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: in-flight requests did not finish within %v: %w", c.shutdownTimeout, err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
