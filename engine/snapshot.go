@@ -323,13 +323,17 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 	want := sr.crc.Sum32()
 	var sum [4]byte
 	if _, err := io.ReadFull(sr.r, sum[:]); err != nil {
-		return nil, fmt.Errorf("%w: truncated before its checksum", ErrSnapshotCorrupt)
+		sr.fail("checksum", err)
+		return nil, sr.err
 	}
 	if got := binary.BigEndian.Uint32(sum[:]); got != want {
 		return nil, fmt.Errorf("%w: checksum %08x, content sums to %08x", ErrSnapshotCorrupt, got, want)
 	}
-	if _, err := sr.r.ReadByte(); err != io.EOF {
+	switch _, err := sr.r.ReadByte(); {
+	case err == nil:
 		return nil, fmt.Errorf("%w: data after the checksum", ErrSnapshotCorrupt)
+	case err != io.EOF:
+		return nil, err // the reader's own error
 	}
 	return staged, nil
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"pgregory.net/rapid"
@@ -249,6 +251,16 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 		}
 	}
 	unchanged("bad snapshots")
+
+	// The reader's own errors come back as themselves, wherever they strike.
+	errBroken := errors.New("connection reset")
+	for n := 0; n <= len(good); n += 7 {
+		r := io.MultiReader(bytes.NewReader(good[:n]), iotest.ErrReader(errBroken))
+		if err := target.MergeSnapshot(r); !errors.Is(err, errBroken) {
+			t.Fatalf("reader failing after %d bytes: got %v, want its error", n, err)
+		}
+	}
+	unchanged("failing readers")
 
 	// Another precision or other tiers cannot line up.
 	for name, c := range map[string]Config{
