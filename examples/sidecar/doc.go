@@ -6,7 +6,9 @@
 //	go run ./examples/sidecar                 # 127.0.0.1:8080, in memory
 //	go run ./examples/sidecar -help           # every flag
 //
-// The engine lives in memory: a restart starts from nothing.
+// The engine lives in memory. With -snapshot FILE it is also kept in a
+// file, and a restart starts where the last snapshot left off (see
+// Snapshots and replicas).
 //
 // # Events
 //
@@ -64,6 +66,24 @@
 // touchpoints and the pairs seen. Unknown or repeated query parameters, and
 // windows the engine cannot answer, are 400 with the reason.
 //
+// # Dashboard
+//
+// GET / is a live dashboard for a person: per touchpoint and for all of
+// them, NPS, CSAT and CES with their margins, response counts and unique
+// customers over a chosen window and segment; the NPS split; and a trend
+// chart per metric with its 95% interval as a band (hourly over 24 hours
+// for windows up to a day, daily over 30 days beyond). It refreshes every
+// 5 seconds, in place, and says so in a banner when the sidecar cannot be
+// reached. A score resting on fewer than 10 responses is shown as "too
+// few", greyed, with its count: with fewer, the margin passes ±30 NPS
+// points. The page, its script (web/app.js, plain and commented: an
+// example of the API) and the chart library (uPlot, MIT, vendored in
+// web/vendor by update.sh) are compiled into the binary, need nothing from
+// outside and hold no data: they are served without the token, under a
+// strict Content-Security-Policy, and fetch everything from /v1/. When the
+// API answers 401 the page asks for the token and keeps it in the tab's
+// sessionStorage.
+//
 // # Metrics
 //
 // GET /metrics is the Prometheus exposition: per segment × touchpoint and
@@ -80,6 +100,64 @@
 // cxscore_sidecar_http_request_duration_seconds{handler,method,code}; and
 // the Go runtime and process collectors. Roll-ups are not exported: sum()
 // would count them twice; ask /v1/scores.
+//
+// # Snapshots and replicas
+//
+// With -snapshot FILE the sidecar loads FILE at start and replaces it every
+// -snapshot-every (30s by default) and once more at shutdown, after the
+// in-flight requests have finished. A period in which no event was accepted
+// and nothing was merged writes nothing. A missing FILE is an empty start;
+// one that cannot be loaded (damaged, written with another -precision, more
+// keys than -max-keys) stops the start with exit status 1 and is left as it
+// is, rather than overwritten by an empty state at the first write. A write
+// goes to a temporary file in the same folder, which is synced and renamed
+// over FILE, and then the folder is synced: a crash at any moment leaves the
+// previous snapshot or the new one, whole, and loses at most the events of
+// the last period. A crash in the middle of a write leaves its temporary
+// file (FILE.tmp-*), which the next start removes, so give every sidecar a
+// FILE of its own. The file is readable by its owner only: it holds every
+// score and segment name. Each write is logged ("snapshot written", with
+// its size and duration), a failed one at level ERROR, after which the
+// previous file stays and the next period tries again. /metrics adds
+// cxscore_sidecar_snapshot_writes_total, cxscore_sidecar_snapshot_failures_total,
+// cxscore_sidecar_snapshot_last_success_timestamp_seconds (alert when it
+// falls behind), cxscore_sidecar_snapshot_last_duration_seconds,
+// cxscore_sidecar_snapshot_last_bytes and cxscore_sidecar_merges_total.
+//
+// GET /v1/snapshot streams the engine's state in the same format while
+// recording goes on, consistent key by key. POST /v1/merge adds the
+// snapshot in its body to the engine: counts add up, unique customers are
+// unioned, buckets line up by time. Both need the token, like every /v1/
+// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these):
+//
+//	curl -s localhost:8080/v1/snapshot -o cxscore.snap
+//	curl -s --data-binary @cxscore.snap localhost:8080/v1/merge
+//
+// A snapshot is checked whole before anything changes, so a refused merge
+// changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
+// keys the sidecar holds afterwards, or {"error": "..."} with 400 for a
+// body that is not a complete snapshot (truncated, damaged, something
+// else), 422 for a snapshot format version this sidecar cannot read, 409
+// for a valid snapshot that conflicts with this sidecar's configuration or
+// state (another -precision, or more keys together than -max-keys allows;
+// the same body may merge elsewhere), 413 for a body over -max-merge-bytes
+// (1 GiB by default: a merge holds about its body in memory) and 415 for a
+// compressed one. Downloads count against -write-timeout, uploads against
+// -read-timeout.
+//
+// That is enough for one view over replicas: an aggregator pulls every
+// replica's snapshot and merges them all into one empty engine, which then
+// answers as one engine that recorded every replica's events would, unique
+// customers included (a customer seen by two replicas counts once):
+//
+//	curl -s replica-1:8080/v1/snapshot | curl -s --data-binary @- localhost:9090/v1/merge
+//
+// Merge is addition: merging a replica's snapshot into an engine that
+// already holds an earlier one of the same replica counts its events
+// twice. So an aggregator starts every round from an empty engine (a
+// sidecar started for the round without -snapshot, or engine.New and
+// MergeSnapshot in a program of its own) and answers from the previous
+// round's until all replicas are in. Replicas must share -precision.
 //
 // # Security and operation
 //

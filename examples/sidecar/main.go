@@ -53,6 +53,9 @@ type config struct {
 	shutdownTimeout time.Duration
 	logLevel        slog.Level
 	logJSON         bool
+	snapshotPath    string
+	snapshotEvery   time.Duration
+	maxMergeBytes   int64
 }
 
 var errUsage = errors.New("usage")
@@ -65,12 +68,16 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/scores   ?segment=S&touchpoint=T&window=W  (S, T: omitted or * for all; W: 1h, 90m, 7d)
   GET  /v1/trend    ?segment=S&touchpoint=T&window=24h&step=1h
   GET  /v1/keys     the segments and touchpoints seen
+  GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
+  POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state
   GET  /metrics     Prometheus exposition
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
 With a token (-token or CXSCORE_TOKEN), /v1/ and /metrics need the header
 "Authorization: Bearer <token>"; /healthz and /readyz never do.
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish first.
+With -snapshot FILE the state survives restarts: FILE is loaded at start and
+replaced every -snapshot-every and at shutdown.
 
 Flags:
 `
@@ -99,6 +106,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
 	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
+	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
+	fs.DurationVar(&c.snapshotEvery, "snapshot-every", DefaultSnapshotEvery, "how often to write -snapshot; at most this much is lost if the process dies")
+	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -126,6 +136,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.maxBody <= 0 {
 		return bad("-max-body %d, want > 0", c.maxBody)
+	}
+	if c.snapshotEvery <= 0 {
+		return bad("-snapshot-every %v, want > 0", c.snapshotEvery)
+	}
+	if c.maxMergeBytes <= 0 {
+		return bad("-max-merge-bytes %d, want > 0", c.maxMergeBytes)
 	}
 	if c.maxFuture == 0 {
 		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
@@ -186,6 +202,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxBodyBytes:   c.maxBody,
 		MetricsWindows: c.metricsWindows,
 		Logger:         logger,
+		MaxMergeBytes:  c.maxMergeBytes,
+		SnapshotPath:   c.snapshotPath,
 	})
 	if err != nil {
 		return err
@@ -210,6 +228,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopSnapshots := s.StartSnapshots(c.snapshotEvery) // nothing without -snapshot
+	defer stopSnapshots()                              // a last write on every way out
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -228,6 +248,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if err := stopSnapshots(); err != nil {
+		return fmt.Errorf("last snapshot: %w", err)
 	}
 	logger.Info("stopped")
 	return nil

@@ -39,6 +39,14 @@ type Options struct {
 	MetricsWindows []Window
 	// Logger receives the server's logs. Zero: slog.Default().
 	Logger *slog.Logger
+	// MaxMergeBytes bounds the body of POST /v1/merge; a larger one is
+	// answered 413. Zero: DefaultMaxMergeBytes.
+	MaxMergeBytes int64
+	// SnapshotPath is the file that keeps the engine's state across
+	// restarts: NewServer merges it into the engine, which should be empty
+	// (a missing file is an empty state), and StartSnapshots replaces it
+	// (snapshot.go). Zero: no file.
+	SnapshotPath string
 }
 
 // Window is a window length and how to write it, e.g. "7d" for 168 hours.
@@ -67,10 +75,12 @@ type Server struct {
 	handler  http.Handler
 	ingests  sync.Pool // *ingest
 	draining atomic.Bool
+	snap     *snapshots // snapshot.go
 }
 
 // NewServer returns the HTTP API over e. It checks that every metrics
-// window can be answered by e.
+// window can be answered by e. With o.SnapshotPath it restores e from that
+// file, and fails if the file exists but cannot be read whole.
 func NewServer(e *engine.Engine, o Options) (*Server, error) {
 	s := &Server{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes}
 	if s.clock == nil {
@@ -108,6 +118,9 @@ func NewServer(e *engine.Engine, o Options) (*Server, error) {
 		s.metrics,
 		newScoreCollector(e, s.clock, windows),
 	)
+	if err := s.initSnapshots(o); err != nil {
+		return nil, err
+	}
 
 	auth := requireToken(o.Token)
 	mux := http.NewServeMux()
@@ -119,11 +132,16 @@ func NewServer(e *engine.Engine, o Options) (*Server, error) {
 	route("GET /v1/scores", auth(http.HandlerFunc(s.handleScores)))
 	route("GET /v1/trend", auth(http.HandlerFunc(s.handleTrend)))
 	route("GET /v1/keys", auth(http.HandlerFunc(s.handleKeys)))
+	route("GET /v1/snapshot", auth(http.HandlerFunc(s.handleSnapshot)))
+	route("POST /v1/merge", auth(http.HandlerFunc(s.handleMerge)))
 	route("GET /metrics", auth(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 	})))
 	route("GET /healthz", http.HandlerFunc(s.handleHealth))
 	route("GET /readyz", http.HandlerFunc(s.handleReady))
+	dashboard := newDashboard() // the page and its files, open: they hold no data (dashboard.go)
+	route("GET /{$}", dashboard)
+	route("GET /static/", dashboard)
 	s.handler = mux
 	return s, nil
 }

@@ -1,0 +1,431 @@
+// The cxscore dashboard. A plain ES module, no build step: it reads the
+// sidecar's public JSON API every few seconds and updates the page in
+// place, so it doubles as an example of that API from a browser. Every
+// number on the page comes from one of three calls:
+//
+//   GET v1/keys                                   segments and touchpoints seen
+//   GET v1/scores?segment=S&touchpoint=T&window=W one card
+//   GET v1/trend?segment=S&touchpoint=T&window=24h&step=1h   the charts
+//
+// The page itself holds no data, so the sidecar serves it without a token;
+// when the API answers 401 the page asks for the token and sends it with
+// every call from then on.
+
+// How often the page asks again. The engine answers a query in
+// microseconds, so the cost is the requests: one per card and two more.
+const REFRESH_MS = 5000;
+
+// A call slower than this counts as "cannot be reached": a sidecar that
+// hangs is as useless to a reader as one that is down.
+const TIMEOUT_MS = 4000;
+
+// MIN_RESPONSES is the fewest responses a score is shown for, in the
+// cards and in the trend. With fewer, one answer more or less moves a
+// score by over a tenth of its scale and the 95% margin is wider than ±30
+// NPS points or ±20 CSAT points: a number would mislead more than inform,
+// so the page says "too few" and shows the count. Ten is a floor for
+// showing a number at all, not a mark of precision; the ± beside each
+// score says how precise it is.
+const MIN_RESPONSES = 10;
+
+// The token lives in sessionStorage: it survives a reload but not the tab,
+// and other sites cannot read it.
+const TOKEN_KEY = 'cxscore-token';
+
+// The three metrics as the API names them, with how to show their scores.
+const METRICS = {
+  nps: { name: 'NPS', digits: 1, unit: '', scale: [-100, 100] },
+  csat: { name: 'CSAT', digits: 1, unit: '%', scale: [0, 100] },
+  ces: { name: 'CES', digits: 2, unit: '', scale: [1, 7] },
+};
+
+// Chart colours: blue for the line and its band. The NPS split uses blue,
+// grey and striped orange (style.css) with text labels, never red against
+// green alone.
+const LINE = '#1d4ed8';
+const BAND = 'rgba(29, 78, 216, 0.15)';
+const AXIS = '#4b5563';
+const GRID = '#e5e7eb';
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+const el = {
+  window: $('#window'),
+  segment: $('#segment'),
+  touchpoint: $('#trend-touchpoint'),
+  status: $('#status'),
+  banner: $('#banner'),
+  main: $('#main'),
+  cards: $('#cards'),
+  template: $('#card-template'),
+  trendSpan: $('#trend-span'),
+  tokenForm: $('#token-form'),
+  token: $('#token'),
+  tokenRefused: $('#token-refused'),
+};
+
+// The selection, kept in the address (?window=24h&segment=smb) so that a
+// link opens the same view.
+const query = new URLSearchParams(location.search);
+const state = {
+  window: [...el.window.options].some((o) => o.value === query.get('window')) ? query.get('window') : '1h',
+  segment: query.get('segment') || '*',
+  touchpoint: query.get('touchpoint') || '*',
+};
+
+// ---- the API ----
+
+// Unauthorized is thrown for a 401: the sidecar wants a (different) token.
+class Unauthorized extends Error {}
+
+// api calls GET v1/<endpoint>?<params> and returns the decoded JSON. It
+// throws Unauthorized for a 401 and an Error saying what went wrong for
+// anything else that is not a 200.
+async function api(endpoint, params) {
+  const url = `v1/${endpoint}` + (params ? `?${new URLSearchParams(params)}` : '');
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) {
+    headers.Authorization = `Bearer ${token}`;
+  }
+  let res;
+  try {
+    res = await fetch(url, { headers, cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch {
+    throw new Error('The sidecar cannot be reached.');
+  }
+  if (res.status === 401) {
+    throw new Unauthorized();
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok || body === null) {
+    throw new Error(`The sidecar answered ${res.status}${body?.error ? `: ${body.error}` : ''}.`);
+  }
+  return body;
+}
+
+// touchpointsOf lists the touchpoints seen in a segment ('*': in any).
+function touchpointsOf(keys, segment) {
+  if (segment === '*') {
+    return keys.touchpoints;
+  }
+  const seen = keys.keys.filter((k) => k.segment === segment).map((k) => k.touchpoint);
+  return [...new Set(seen)].sort();
+}
+
+// trendSpan is what the charts show for a window: hours of the last day
+// for short windows, days of the last month for long ones.
+function trendSpan(window) {
+  return ['5m', '1h', '24h'].includes(window)
+    ? { window: '24h', step: '1h', text: 'last 24 hours, hourly', unit: 'hours' }
+    : { window: '30d', step: '1d', text: 'last 30 days, daily', unit: 'days' };
+}
+
+// ---- the refresh loop ----
+
+let timer = 0;
+let generation = 0; // bumped by every refresh; answers to an older one are dropped
+let lastUpdate = null; // when the page last showed a complete answer
+
+// refresh fetches everything the page shows, updates it, and schedules the
+// next refresh. A change of selection calls it at once; an answer that
+// arrives after a newer refresh began is dropped, so a slow answer for the
+// old selection never overwrites the new one.
+async function refresh() {
+  clearTimeout(timer);
+  const gen = ++generation;
+  const sel = { ...state };
+  try {
+    const keys = await api('keys');
+    if (gen !== generation) return;
+    const touchpoints = touchpointsOf(keys, sel.segment);
+    setOptions(el.segment, keys.segments, sel.segment, 'All segments');
+    if (!touchpoints.includes(sel.touchpoint)) {
+      sel.touchpoint = state.touchpoint = '*'; // not in this segment: show them all
+    }
+    setOptions(el.touchpoint, touchpoints, sel.touchpoint, 'All touchpoints');
+    const span = trendSpan(sel.window);
+    const [results, trend] = await Promise.all([
+      Promise.all(['*', ...touchpoints].map((tp) =>
+        api('scores', { segment: sel.segment, touchpoint: tp, window: sel.window }))),
+      api('trend', { segment: sel.segment, touchpoint: sel.touchpoint, window: span.window, step: span.step }),
+    ]);
+    if (gen !== generation) return;
+    renderCards(results);
+    renderTrend(trend, span);
+    lastUpdate = new Date();
+    setText(el.status, `Updated ${clock(lastUpdate)} · answers since ${since(results[0].from)} · refreshes every ${REFRESH_MS / 1000} s`);
+    el.banner.hidden = true;
+    el.main.classList.remove('stale');
+  } catch (err) {
+    if (gen !== generation) return;
+    if (err instanceof Unauthorized) {
+      askForToken(); // no more calls until the person answers
+      return;
+    }
+    const since = lastUpdate ? ` The numbers below are from ${clock(lastUpdate)}.` : '';
+    setText(el.banner, `${err.message} Retrying every ${REFRESH_MS / 1000} s.${since}`);
+    el.banner.hidden = false;
+    el.main.classList.add('stale');
+  }
+  timer = setTimeout(refresh, REFRESH_MS);
+}
+
+// ---- the token ----
+
+// askForToken shows the token form, once: refreshing stops until it is
+// answered. A stored token that drew the 401 was refused, and is dropped.
+function askForToken() {
+  const refused = sessionStorage.getItem(TOKEN_KEY) !== null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  el.tokenRefused.hidden = !refused;
+  el.banner.hidden = true;
+  el.tokenForm.hidden = false;
+  el.token.focus();
+  setText(el.status, 'Waiting for the token.');
+}
+
+el.tokenForm.addEventListener('submit', (e) => {
+  e.preventDefault(); // the form is never sent anywhere (the CSP forbids it too)
+  sessionStorage.setItem(TOKEN_KEY, el.token.value.trim());
+  el.token.value = '';
+  el.tokenForm.hidden = true;
+  refresh();
+});
+
+// ---- the cards ----
+
+const cards = new Map(); // touchpoint ('*' for all) → its card element
+
+// renderCards shows one card per result, in the results' order, reusing
+// each touchpoint's card so that a refresh changes only text and widths.
+function renderCards(results) {
+  const wanted = new Set(results.map((r) => r.touchpoint));
+  for (const [tp, card] of cards) {
+    if (!wanted.has(tp)) {
+      card.remove();
+      cards.delete(tp);
+    }
+  }
+  results.forEach((r, i) => {
+    let card = cards.get(r.touchpoint);
+    if (!card) {
+      card = el.template.content.firstElementChild.cloneNode(true);
+      card.dataset.touchpoint = r.touchpoint;
+      $('.card-title', card).textContent = r.touchpoint === '*' ? 'All touchpoints' : r.touchpoint;
+      cards.set(r.touchpoint, card);
+    }
+    if (el.cards.children[i] !== card) {
+      el.cards.insertBefore(card, el.cards.children[i] ?? null);
+    }
+    fillCard(card, r);
+  });
+}
+
+function fillCard(card, r) {
+  setText($('.customers .value', card), count(r.unique_customers));
+  for (const [key, metric] of Object.entries(METRICS)) {
+    const m = r[key];
+    const row = $(`tr[data-metric="${key}"]`, card);
+    const few = m.responses < MIN_RESPONSES;
+    row.classList.toggle('few', few);
+    let score = m.responses === 0 ? 'none' : 'too few';
+    if (!few) {
+      score = m.score.toFixed(metric.digits) + metric.unit;
+    }
+    setText($('.score', row), score);
+    setText($('.moe', row), few || m.margin_of_error === null ? '–' : `±${m.margin_of_error.toFixed(metric.digits)}`);
+    setText($('.responses', row), count(m.responses));
+  }
+  fillSplit($('.split', card), r.nps);
+}
+
+// fillSplit draws the NPS promoters / passives / detractors bar. Each part
+// is labelled in text below the bar, so the colours are never the only
+// way to tell them apart.
+function fillSplit(split, nps) {
+  const n = nps.responses;
+  split.classList.toggle('few', n < MIN_RESPONSES);
+  const words = [];
+  for (const part of ['promoters', 'passives', 'detractors']) {
+    const share = n ? (100 * nps[part]) / n : 0;
+    $(`.part.${part}`, split).style.width = `${share}%`;
+    setText($(`li.${part} .count`, split), n ? `${share.toFixed(0)}% (${count(nps[part])})` : '–');
+    words.push(`${count(nps[part])} ${part}`);
+  }
+  const label = n ? `NPS split of ${count(n)} responses: ${words.join(', ')}` : 'NPS split: no responses';
+  $('.bar', split).setAttribute('aria-label', label);
+}
+
+// ---- the trend charts ----
+
+const charts = {}; // metric → { plot, figure, points }
+
+// makeChart draws an empty chart for a metric: the score as a line, its
+// 95% interval as a band around it. uPlot does the axes, scaling and
+// hover; the page redraws with setData, which does not flicker.
+function makeChart(figure, key) {
+  const metric = METRICS[key];
+  const target = $('.plot', figure);
+  const [low, high] = metric.scale;
+  const plot = new window.uPlot({
+    width: target.clientWidth || 320,
+    height: 180,
+    legend: { show: false }, // the summary line below says it in words
+    cursor: { drag: { x: false, y: false } }, // no zooming: the next refresh would undo it
+    scales: {
+      x: { time: true },
+      // Pad the data's range by a tenth, within the metric's scale; a
+      // chart with nothing to show spans the whole scale.
+      y: {
+        range: (u, min, max) => {
+          if (min === null || max === null) return [low, high];
+          const pad = Math.max((max - min) / 10, (high - low) / 100);
+          return [Math.max(low, min - pad), Math.min(high, max + pad)];
+        },
+      },
+    },
+    series: [
+      {},
+      { label: metric.name, stroke: LINE, width: 2, points: { show: true, size: 5, fill: LINE } },
+      { label: 'low', stroke: 'transparent', points: { show: false } },
+      { label: 'high', stroke: 'transparent', points: { show: false } },
+    ],
+    bands: [{ series: [3, 2], fill: BAND }],
+    axes: [
+      { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+      { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 48 },
+    ],
+    hooks: { setCursor: [(u) => describe(key, u.cursor.idx)] },
+  }, [[], [], [], []], target);
+  new ResizeObserver(() => plot.setSize({ width: target.clientWidth, height: 180 })).observe(target);
+  charts[key] = { plot, figure, points: [], span: null };
+}
+
+// renderTrend gives each chart the trend's points. A point resting on
+// fewer than MIN_RESPONSES responses is left out, as a gap.
+function renderTrend(trend, span) {
+  setText(el.trendSpan, `· ${span.text}`);
+  const xs = trend.points.map((p) => Date.parse(p.from) / 1000);
+  for (const [key, chart] of Object.entries(charts)) {
+    const scored = (p) => p[key].responses >= MIN_RESPONSES && p[key].score !== null;
+    const ys = trend.points.map((p) => (scored(p) ? p[key].score : null));
+    const lo = trend.points.map((p) => (scored(p) && p[key].interval ? p[key].interval.low : null));
+    const hi = trend.points.map((p) => (scored(p) && p[key].interval ? p[key].interval.high : null));
+    chart.points = trend.points;
+    chart.span = span;
+    chart.plot.setData([xs, ys, lo, hi]);
+    $('.plot', chart.figure).setAttribute('aria-label', summarize(key, trend.points, span, trend.touchpoint));
+    describe(key, chart.plot.cursor.idx);
+  }
+}
+
+// summarize says in words what a chart shows, for its aria-label.
+function summarize(key, points, span, touchpoint) {
+  const metric = METRICS[key];
+  const where = touchpoint === '*' ? 'all touchpoints' : touchpoint;
+  const scored = points.filter((p) => p[key].responses >= MIN_RESPONSES);
+  let text = `${metric.name} trend for ${where}, ${span.text}: ${scored.length} of ${points.length} ${span.unit} have at least ${MIN_RESPONSES} responses`;
+  if (scored.length > 0) {
+    const by = (a, b) => a[key].score - b[key].score;
+    const lowest = scored.reduce((a, b) => (by(a, b) <= 0 ? a : b));
+    const highest = scored.reduce((a, b) => (by(a, b) >= 0 ? a : b));
+    text += `; lowest ${value(key, lowest)} at ${when(lowest.from, span)}, highest ${value(key, highest)} at ${when(highest.from, span)}`;
+    text += `; latest ${value(key, scored[scored.length - 1])} at ${when(scored[scored.length - 1].from, span)}`;
+  }
+  return text + '.';
+}
+
+// describe writes the line under a chart: the point under the cursor, or
+// else the latest scored point, and how many points are scored.
+function describe(key, idx) {
+  const { figure, points, span } = charts[key];
+  if (!span) return;
+  const summary = $('.summary', figure);
+  const scored = points.filter((p) => p[key].responses >= MIN_RESPONSES);
+  const tally = `${scored.length} of ${points.length} ${span.unit} scored`;
+  const p = idx !== null && idx !== undefined ? points[idx] : scored[scored.length - 1];
+  if (!p) {
+    setText(summary, `No ${span.unit} with ${MIN_RESPONSES} or more responses yet.`);
+    return;
+  }
+  const m = p[key];
+  const reading = m.responses >= MIN_RESPONSES
+    ? `${value(key, p)} (${m.interval.low.toFixed(METRICS[key].digits)} to ${m.interval.high.toFixed(METRICS[key].digits)})`
+    : 'too few';
+  const label = idx !== null && idx !== undefined ? '' : 'Latest: ';
+  setText(summary, `${label}${when(p.from, span)} — ${reading}, ${count(m.responses)} responses · ${tally}`);
+}
+
+// ---- the controls ----
+
+// setOptions makes a select list '*' and values, keeping the selection;
+// it touches the DOM only when the list changed, so an open select stays
+// open through refreshes.
+function setOptions(select, values, selected, allLabel) {
+  const want = ['*', ...values];
+  if (!want.includes(selected)) {
+    want.push(selected); // chosen by link before any event named it
+  }
+  const have = [...select.options].map((o) => o.value);
+  if (have.length !== want.length || have.some((v, i) => v !== want[i])) {
+    select.replaceChildren(...want.map((v) => new Option(v === '*' ? allLabel : v, v)));
+  }
+  select.value = selected;
+}
+
+function onChange(select, field) {
+  select.addEventListener('change', () => {
+    state[field] = select.value;
+    const q = new URLSearchParams();
+    if (state.window !== '1h') q.set('window', state.window);
+    if (state.segment !== '*') q.set('segment', state.segment);
+    if (state.touchpoint !== '*') q.set('touchpoint', state.touchpoint);
+    history.replaceState(null, '', q.size ? `?${q}` : location.pathname);
+    refresh();
+  });
+}
+
+// ---- formatting ----
+
+// setText changes a node's text only if it differs: refreshes that bring
+// the same numbers change nothing on the page.
+function setText(node, text) {
+  if (node.textContent !== text) {
+    node.textContent = text;
+  }
+}
+
+const count = (n) => n.toLocaleString('en-US');
+const value = (key, p) => p[key].score.toFixed(METRICS[key].digits) + METRICS[key].unit;
+const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+// when names a trend point by its start: an hour (with its day) or a day.
+function when(iso, span) {
+  const d = new Date(iso);
+  return span.step === '1h'
+    ? d.toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
+
+// since writes when a result's time begins: a clock time within the last
+// day, a date and time before. (Its end is the bucket that holds now.)
+function since(iso) {
+  const d = new Date(iso);
+  const hhmm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return Date.now() - d < 20 * 3600 * 1000 ? hhmm : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${hhmm}`;
+}
+
+// ---- start ----
+
+el.window.value = state.window;
+setOptions(el.segment, [], state.segment, 'All segments');
+setOptions(el.touchpoint, [], state.touchpoint, 'All touchpoints');
+onChange(el.window, 'window');
+onChange(el.segment, 'segment');
+onChange(el.touchpoint, 'touchpoint');
+$('#min-responses').textContent = MIN_RESPONSES;
+for (const figure of document.querySelectorAll('.chart')) {
+  makeChart(figure, figure.dataset.metric);
+}
+refresh();
