@@ -12,9 +12,11 @@ type bucket struct {
 	uniq sketch.Uniques
 }
 
-func newBucket(precision uint8) *bucket {
+// newBucket returns an empty bucket. A compact one keeps exact customers in
+// a sorted array (half the memory) instead of a hash table (O(1) inserts).
+func newBucket(precision uint8, compact bool) *bucket {
 	b := new(bucket)
-	if err := b.uniq.Init(precision); err != nil {
+	if err := b.uniq.Init(precision, compact); err != nil {
 		panic(err) // Config validated the precision
 	}
 	return b

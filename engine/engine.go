@@ -37,7 +37,7 @@ func New(c Config) (*Engine, error) {
 		return nil, err
 	}
 	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
-	e.scratch.New = func() any { return newBucket(set.precision) }
+	e.scratch.New = func() any { return newBucket(set.precision, false) }
 	return e, nil
 }
 
@@ -54,20 +54,6 @@ func (e *Engine) Close() error {
 
 // Now returns the engine's clock reading.
 func (e *Engine) Now() time.Time { return e.set.clock.Now() }
-
-// writer is a recorder's per-core state, handed out by a sync.Pool so that
-// each core keeps reusing its own: its lane, and its last clock reading.
-type writer struct {
-	lane   int
-	events uint32
-	now    int64 // last clock reading, ns
-	oldest int64 // oldest event time accepted at now
-}
-
-func (w *writer) readClock(e *Engine) {
-	w.now = e.set.clock.Now().UnixNano()
-	w.oldest = e.layout.Oldest(w.now)
-}
 
 // Record records one event, checked completely first: it returns an error
 // wrapping ErrUnknownMetric, ErrScoreOutOfRange, ErrInvalidSegment,
@@ -153,9 +139,14 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 	if t < oldest || t > now+int64(e.layout.Future()) {
 		return e.layout.Check(now, t)
 	}
-	s, err := e.keys.getOrCreate(ev.Segment, ev.Touchpoint, e.set.maxKeys, e.newSeries)
-	if err != nil {
-		return err
+	c, hit := w.cachedKey(ev)
+	s := c.s
+	if !hit {
+		var err error
+		if s, err = e.keys.getOrCreate(ev.Segment, ev.Touchpoint, e.set.maxKeys, e.newSeries); err != nil {
+			return err
+		}
+		c.remember(ev, s)
 	}
 	m, score := ev.Metric, ev.Score
 	if ev.CustomerID == "" {
@@ -173,7 +164,11 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 
 func (e *Engine) newSeries(k Key, h uint64) *series {
 	precision := e.set.precision
-	return &series{key: k, hash: h, data: window.NewSeries(e.layout, e.set.lanes, func() *bucket { return newBucket(precision) })}
+	// The finest tier takes every event and the next a fold every minute:
+	// hash tables. Coarser buckets take a fold an hour and are mostly read:
+	// sorted arrays, half the memory.
+	bucketFor := func(tier int) *bucket { return newBucket(precision, tier >= 2) }
+	return &series{key: k, hash: h, data: window.NewSeries(e.layout, e.set.lanes, bucketFor)}
 }
 
 // Keys appends every segment × touchpoint the engine has seen to dst,

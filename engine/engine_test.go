@@ -102,10 +102,10 @@ func (m *model) check(t *rapid.T, what string, seg, tp string, from, to int64, r
 		t.Fatalf("%s: counts\n got %v %v %v\nwant %v %v %v", what, r.CSAT, r.CES, r.NPS, h.CSAT(), h.CES(), h.NPS())
 	}
 	// Customer ids are drawn from a pool without fingerprint collisions, so
-	// up to the exact limit the count is exact; beyond it, within 3 standard
+	// up to the exact limit (512) the count is exact; beyond it, within 3 standard
 	// errors at precision 12.
 	got := float64(r.UniqueCustomers)
-	if uniques <= 1024 && got != float64(uniques) || math.Abs(got-float64(uniques)) > 0.049*float64(uniques) {
+	if uniques <= 512 && got != float64(uniques) || math.Abs(got-float64(uniques)) > 0.049*float64(uniques) {
 		t.Fatalf("%s: %v unique customers, want %d", what, got, uniques)
 	}
 }

@@ -157,7 +157,7 @@ func (e *Engine) sealed(sel selector, from, to int64, acc *bucket) {
 		e.units(sel, from, to, acc)
 		return
 	}
-	b := newBucket(e.set.precision)
+	b := newBucket(e.set.precision, false)
 	e.units(sel, from, to, b)
 	e.cache.set(&id, b)
 	acc.Merge(b)
@@ -179,7 +179,7 @@ func (e *Engine) units(sel selector, from, to int64, dst *bucket) {
 			dst.Merge(b)
 			continue
 		}
-		b := newBucket(e.set.precision)
+		b := newBucket(e.set.precision, false)
 		e.each(sel, func(s *series) { s.data.Collect(u, b) })
 		e.cache.set(&id, b)
 		dst.Merge(b)

@@ -292,7 +292,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 				return nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision)
+			b := newBucket(e.set.precision, false)
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {

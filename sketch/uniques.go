@@ -3,7 +3,6 @@ package sketch
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/cespare/xxhash/v2"
@@ -18,28 +17,32 @@ const (
 )
 
 // Uniques counts distinct customers. It keeps their 32-bit fingerprints
-// exactly while they fit in the memory of a HyperLogLog sketch (2^p/4 of
-// them: 1,024 at precision 12, 4 KiB) and is exact up to fingerprint
-// collisions there; beyond that it promotes itself to a dense axiomhq
-// HyperLogLog sketch of precision p. This is the scheme of ClickHouse's
-// uniqCombined: most time buckets see few customers, so they stay small and
-// exact, and a busy bucket never costs more than a dense sketch.
+// exactly while they fit in the memory of a HyperLogLog sketch (2^p/8 of
+// them: 512 at precision 12, held in at most 4 KiB) and is exact up to
+// fingerprint collisions there; beyond that it promotes itself to a dense
+// axiomhq HyperLogLog sketch of precision p. This is the scheme of
+// ClickHouse's uniqCombined: most time buckets see few customers, so they
+// stay small and exact, and a busy bucket never costs more than a dense
+// sketch (and the table it was filled in).
 //
 // Both forms merge: the union of any Uniques of one precision, in any order
 // and grouping, gives the same estimate as one Uniques fed every customer.
+// Its form is a function of the customers it holds, never of its history:
+// it is exact exactly when it holds at most the limit of fingerprints. So
+// two Uniques holding the same customers give the same estimate, however
+// they were filled, merged, reset or decoded.
 //
-// Its form is a function of the customers it holds, never of its history: it
-// is exact exactly when it holds at most the limit of fingerprints. So two
-// Uniques holding the same customers give the same estimate, however they
-// were filled, merged, reset or decoded.
+// The exact fingerprints live in a hash table (O(1) inserts: the default)
+// or, for a Uniques made with Init(p, true), in a sorted array (half the
+// memory, for buckets that are mostly read). Only cost depends on it.
 //
 // The zero value is an empty sketch of DefaultPrecision. A Uniques is not
-// safe for concurrent use, and Estimate only reads it. Reset keeps a
-// promoted sketch's registers as a spare for the next promotion, so a busy
-// bucket reused for the next time slot does not allocate a new sketch.
+// safe for concurrent use, and Estimate only reads it. Reset keeps its
+// storage and a promoted sketch's registers as a spare, so a bucket reused
+// for the next time slot does not allocate again.
 type Uniques struct {
 	p     uint8               // 0 means DefaultPrecision
-	set   []uint32            // sorted distinct fingerprints; used while hll == nil
+	set   fpSet               // the exact fingerprints, while hll == nil
 	hll   *hyperloglog.Sketch // dense, precision p; non-nil once promoted
 	spare *hyperloglog.Sketch // a dense sketch kept by Reset for reuse
 }
@@ -52,18 +55,20 @@ func Hash(customerID string) uint64 { return xxhash.Sum64String(customerID) }
 // error wrapping ErrPrecision unless MinPrecision ≤ precision ≤ MaxPrecision.
 func NewUniques(precision uint8) (*Uniques, error) {
 	u := new(Uniques)
-	if err := u.Init(precision); err != nil {
+	if err := u.Init(precision, false); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// Init empties u and sets its precision; see NewUniques.
-func (u *Uniques) Init(precision uint8) error {
+// Init empties u and sets its precision (see NewUniques) and layout: a
+// compact Uniques keeps exact fingerprints in a sorted array instead of a
+// hash table.
+func (u *Uniques) Init(precision uint8, compact bool) error {
 	if precision < MinPrecision || precision > MaxPrecision {
 		return fmt.Errorf("%w: %d, want %d-%d", ErrPrecision, precision, MinPrecision, MaxPrecision)
 	}
-	*u = Uniques{p: precision}
+	*u = Uniques{p: precision, set: fpSet{sorted: compact}}
 	return nil
 }
 
@@ -75,17 +80,19 @@ func (u *Uniques) Precision() uint8 {
 	return u.p
 }
 
-// exactLimit is how many fingerprints fit in the memory of a dense sketch.
-func (u *Uniques) exactLimit() int { return 1 << u.Precision() / 4 }
+// exactLimit is how many fingerprints are kept exactly: a table of them,
+// at most half full, takes the memory of a dense sketch.
+func (u *Uniques) exactLimit() int { return 1 << u.Precision() / 8 }
 
-// Bytes returns about how much memory u holds: its fingerprints, or its
-// registers once promoted, plus a spare sketch kept by Reset.
+// Bytes returns about how much memory u holds: its fingerprints' storage,
+// its registers once promoted, and a spare sketch kept by Reset.
 func (u *Uniques) Bytes() int {
-	n := 40 + 4*cap(u.set)
-	for _, sk := range []*hyperloglog.Sketch{u.hll, u.spare} {
-		if sk != nil {
-			n += 64 + 1<<u.Precision()
-		}
+	n := 56 + u.set.bytes()
+	if u.hll != nil {
+		n += 64 + 1<<u.Precision()
+	}
+	if u.spare != nil {
+		n += 64 + 1<<u.Precision()
 	}
 	return n
 }
@@ -94,47 +101,29 @@ func (u *Uniques) Bytes() int {
 func (u *Uniques) Exact() bool { return u.hll == nil }
 
 // IsZero reports whether u is empty.
-func (u *Uniques) IsZero() bool { return u.hll == nil && len(u.set) == 0 }
+func (u *Uniques) IsZero() bool { return u.hll == nil && u.set.len() == 0 }
 
 // Insert adds a customer by the 64-bit hash of its id (see Hash). Only the
 // upper 32 bits are kept, as the customer's fingerprint.
 func (u *Uniques) Insert(hash uint64) {
-	fp := uint32(hash >> 32)
-	if u.hll != nil {
-		u.hll.InsertHash(expand(fp))
-		return
-	}
-	i := search(u.set, fp)
-	if i < len(u.set) && u.set[i] == fp {
-		return
-	}
-	if len(u.set) < u.exactLimit() {
-		u.set = slices.Insert(u.set, i, fp)
-		return
-	}
-	u.promote()
-	u.hll.InsertHash(expand(fp))
+	u.insert(uint32(hash >> 32))
 }
 
-// search returns the index of the first element of the sorted set that is
-// ≥ fp. It is slices.BinarySearch without the generic comparison, which
-// showed as a fifth of Record's time.
-func search(set []uint32, fp uint32) int {
-	lo, hi := 0, len(set)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if set[mid] < fp {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
+func (u *Uniques) insert(fp uint32) {
+	switch {
+	case u.hll != nil:
+		u.hll.InsertHash(expand(fp))
+	case u.set.len() < u.exactLimit():
+		u.set.add(fp)
+	case !u.set.has(fp): // one more than the limit: promote, never grow the table past it
+		u.promote()
+		u.hll.InsertHash(expand(fp))
 	}
-	return lo
 }
 
 // promote moves the exact fingerprints into a dense sketch: the spare, or a
-// new one. The exact set's storage is dropped: a dense bucket needs none, and
-// most buckets never promote.
+// new one. A table keeps its storage for the next time slot; a sorted array
+// is dropped.
 func (u *Uniques) promote() {
 	sk := u.spare
 	if sk != nil {
@@ -146,10 +135,13 @@ func (u *Uniques) promote() {
 			panic(err) // Init validated the precision
 		}
 	}
-	for _, fp := range u.set {
-		sk.InsertHash(expand(fp))
+	u.set.each(func(fp uint32) { sk.InsertHash(expand(fp)) })
+	u.hll = sk
+	if u.set.sorted {
+		u.set.release()
+	} else {
+		u.set.reset()
 	}
-	u.hll, u.set = sk, nil
 }
 
 // Merge adds o's customers to u. It returns an error wrapping ErrPrecision,
@@ -167,48 +159,29 @@ func (u *Uniques) Merge(o *Uniques) error {
 			u.promote()
 		}
 		return u.hll.Merge(o.hll)
-	case u.hll != nil:
-		for _, fp := range o.set {
-			u.hll.InsertHash(expand(fp))
-		}
+	case u.hll != nil || !u.set.sorted:
+		o.set.each(u.insert)
 	default:
-		u.set = mergeSorted(u.set, o.set)
-		if len(u.set) > u.exactLimit() {
+		u.set.addAll(&o.set)
+		if u.set.len() > u.exactLimit() {
 			u.promote()
 		}
 	}
 	return nil
 }
 
-// mergeSorted returns the sorted union of the sorted, duplicate-free a and b,
-// in a's storage when it has room.
-func mergeSorted(a, b []uint32) []uint32 {
-	n := len(a)
-	a = append(a, b...)
-	i, j := n-1, len(b)-1
-	for k := len(a) - 1; j >= 0; k-- {
-		if i >= 0 && a[i] > b[j] {
-			a[k] = a[i]
-			i--
-		} else {
-			a[k] = b[j]
-			j--
-		}
-	}
-	return slices.Compact(a)
-}
-
-// Reset empties u, back to the exact form; a dense sketch is kept as spare.
+// Reset empties u, back to the exact form, keeping its storage; a dense
+// sketch is kept as spare.
 func (u *Uniques) Reset() {
 	if u.hll != nil {
 		u.spare, u.hll = u.hll, nil
 	}
-	u.set = u.set[:0]
+	u.set.reset()
 }
 
-// Clone returns a deep copy of u.
+// Clone returns a deep copy of u (without its spare).
 func (u *Uniques) Clone() *Uniques {
-	c := &Uniques{p: u.p, set: slices.Clone(u.set)}
+	c := &Uniques{p: u.p, set: u.set.clone()}
 	if u.hll != nil {
 		c.hll = u.hll.Clone()
 	}
@@ -220,7 +193,7 @@ func (u *Uniques) Clone() *Uniques {
 // It does not modify u.
 func (u *Uniques) Estimate() uint64 {
 	if u.hll == nil {
-		return uint64(len(u.set))
+		return uint64(u.set.len())
 	}
 	return estimateDense(u.hll, u.Precision())
 }
@@ -255,9 +228,12 @@ const (
 func (u *Uniques) AppendBinary(b []byte) ([]byte, error) {
 	if u.hll == nil {
 		b = append(b, formExact, u.Precision())
-		b = binary.AppendUvarint(b, uint64(len(u.set)))
+		b = binary.AppendUvarint(b, uint64(u.set.len()))
+		buf := scratch.get()
+		*buf = u.set.appendSorted((*buf)[:0])
+		defer scratch.put(buf)
 		var prev uint32
-		for i, fp := range u.set {
+		for i, fp := range *buf {
 			gap := fp - prev
 			if i == 0 {
 				gap = fp
@@ -276,14 +252,15 @@ func (u *Uniques) AppendBinary(b []byte) ([]byte, error) {
 func (u *Uniques) MarshalBinary() ([]byte, error) { return u.AppendBinary(nil) }
 
 // UnmarshalBinary replaces u with the sketch encoded in data, which must hold
-// exactly one encoding. Malformed input returns an error wrapping ErrCorrupt
-// (or ErrPrecision for a precision out of range) and leaves u unchanged.
+// exactly one encoding; u keeps its layout. Malformed input returns an error
+// wrapping ErrCorrupt (or ErrPrecision for a precision out of range) and
+// leaves u unchanged.
 func (u *Uniques) UnmarshalBinary(data []byte) error {
 	if len(data) < 2 {
 		return fmt.Errorf("%w: %d bytes, want at least 2", ErrCorrupt, len(data))
 	}
 	var v Uniques
-	if err := v.Init(data[1]); err != nil {
+	if err := v.Init(data[1], u.set.sorted); err != nil {
 		return err
 	}
 	rest := data[2:]
@@ -304,7 +281,7 @@ func (u *Uniques) UnmarshalBinary(data []byte) error {
 		if n > uint64(v.exactLimit()) || n > uint64(len(rest)) { // every value takes at least one byte
 			return fmt.Errorf("%w: %d exact fingerprints, at most %d fit", ErrCorrupt, n, min(v.exactLimit(), len(rest)))
 		}
-		v.set = make([]uint32, 0, n)
+		fps := make([]uint32, 0, n)
 		var prev uint64
 		for i := range n {
 			gap, err := next("fingerprint")
@@ -318,7 +295,14 @@ func (u *Uniques) UnmarshalBinary(data []byte) error {
 			if prev > 1<<32-1 {
 				return fmt.Errorf("%w: fingerprint %d exceeds 32 bits", ErrCorrupt, i)
 			}
-			v.set = append(v.set, uint32(prev))
+			fps = append(fps, uint32(prev))
+		}
+		if v.set.sorted {
+			v.set.slots, v.set.n = fps, len(fps)
+		} else {
+			for _, fp := range fps {
+				v.set.add(fp)
+			}
 		}
 	case formDense:
 		n, err := next("length")

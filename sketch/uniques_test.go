@@ -20,9 +20,17 @@ func distinct(seed, n int) []uint64 {
 }
 
 func TestUniquesExactBelowLimit(t *testing.T) {
-	var u Uniques
+	for _, compact := range []bool{false, true} {
+		u, _ := NewUniques(DefaultPrecision)
+		u.Init(DefaultPrecision, compact)
+		exactUpToLimit(t, u)
+	}
+}
+
+func exactUpToLimit(t *testing.T, u *Uniques) {
+	t.Helper()
 	seen := map[uint32]bool{}
-	for i, h := range distinct(1, 1024) {
+	for i, h := range distinct(1, 512) {
 		u.Insert(h)
 		u.Insert(h) // a repeat changes nothing
 		seen[uint32(h>>32)] = true
@@ -31,11 +39,11 @@ func TestUniquesExactBelowLimit(t *testing.T) {
 		}
 	}
 	if !u.Exact() {
-		t.Fatal("1,024 customers at precision 12: promoted, want exact")
+		t.Fatal("512 customers at precision 12: promoted, want exact")
 	}
 	u.Insert(Hash("one more"))
 	if u.Exact() {
-		t.Fatal("1,025 customers at precision 12: exact, want promoted")
+		t.Fatal("513 customers at precision 12: exact, want promoted")
 	}
 }
 
@@ -76,10 +84,15 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 		p := uint8(rapid.SampledFrom([]int{8, 10, 12}).Draw(t, "precision"))
 		parts := rapid.IntRange(1, 6).Draw(t, "parts")
 		ids := rapid.SliceOfN(rapid.IntRange(0, 3000), 0, 3000).Draw(t, "customers")
-		whole, _ := NewUniques(p)
+		layout := func(label string) *Uniques {
+			u := new(Uniques)
+			u.Init(p, rapid.Bool().Draw(t, label))
+			return u
+		}
+		whole := layout("whole compact")
 		us := make([]*Uniques, parts)
 		for i := range us {
-			us[i], _ = NewUniques(p)
+			us[i] = layout("part compact")
 		}
 		for _, id := range ids {
 			h := Hash(fmt.Sprint(id))
@@ -87,7 +100,7 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 			us[rapid.IntRange(0, parts-1).Draw(t, "part")].Insert(h)
 		}
 		order := rapid.Permutation(us).Draw(t, "order")
-		merged, _ := NewUniques(p)
+		merged := layout("merged compact")
 		for _, u := range order {
 			if err := merged.Merge(u); err != nil {
 				t.Fatal(err)
@@ -180,6 +193,7 @@ func TestUniquesBinaryRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v Uniques
+		v.Init(DefaultPrecision, rapid.Bool().Draw(t, "decode compact")) // the layout is kept, the content replaced
 		if err := v.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
 		}

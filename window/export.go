@@ -43,7 +43,7 @@ func (s *Series[B, PB]) Export(now int64, fn func(u Unit, b PB)) {
 		}
 		slices.Sort(slots)
 		for _, slot := range slices.Compact(slots) {
-			b := s.newBucket()
+			b := s.newBucket(k)
 			s.collect(Unit{Tier: k, Slot: slot}, b, false)
 			fn(Unit{Tier: k, Slot: slot}, b)
 		}
@@ -95,7 +95,7 @@ func (s *Series[B, PB]) Absorb(units []Unit, buckets []PB) {
 			if r.holder(u.Slot) > u.Slot {
 				continue
 			}
-			b = r.claim(u.Slot, s.newBucket) // evicts an older, folded slot
+			b = r.claim(u.Slot, s.newBucket, u.Tier) // evicts an older, folded slot
 		}
 		b.Merge(buckets[i])
 		if u.Tier < len(s.coarse) { // a tier that folds into a next one

@@ -74,4 +74,3 @@ func TestAbsorbMatchesModel(t *testing.T) {
 		check(a, "after more events")
 	})
 }
-

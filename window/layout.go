@@ -42,8 +42,8 @@ type Layout struct {
 
 // NewLayout checks tiers and returns their Layout. Resolutions must be
 // positive and each must divide the next, coarser one; retentions must be
-// whole multiples of their resolution, and must not shrink from one tier to
-// the next. future is how far ahead of now an event's time may be (clock
+// whole multiples of their resolution, must not shrink from one tier to
+// the next, and must cover at least one bucket of the next tier. future is how far ahead of now an event's time may be (clock
 // skew between the services that report them). Errors wrap ErrLayout.
 func NewLayout(tiers []Tier, future time.Duration) (*Layout, error) {
 	if len(tiers) == 0 {
@@ -69,6 +69,11 @@ func NewLayout(tiers []Tier, future time.Duration) (*Layout, error) {
 			}
 			if t.Retention < prev.Retention {
 				return nil, fmt.Errorf("%w: tier %d retention %v is shorter than tier %d's %v", ErrLayout, i, t.Retention, i-1, prev.Retention)
+			}
+			if prev.Retention < t.Resolution {
+				// A tier folds into the next one bucket of it at a time, so
+				// it must hold that bucket's worth of its own buckets.
+				return nil, fmt.Errorf("%w: tier %d retention %v is shorter than tier %d's resolution %v", ErrLayout, i-1, prev.Retention, i, t.Resolution)
 			}
 		}
 		res := int64(t.Resolution)

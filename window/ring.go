@@ -9,51 +9,72 @@ const noSlot = math.MinInt64
 // s mod size. Buckets are allocated on first use, reset when a newer slot
 // claims their index, and released once they are older than any window can
 // read, so a quiet series holds few. A ring is guarded by its owner.
+//
+// The newest bucket is also kept in the ring itself (cur), because nearly
+// every write goes to it: a write then touches the lane's cache line and the
+// bucket, not the ring's arrays.
 type ring[B any, PB Bucket[B]] struct {
-	mask    int64
-	slots   []int64 // slot held at each index, or noSlot
-	buckets []PB
+	curSlot int64 // slot of cur, or noSlot
+	cur     PB    // the bucket of the newest claimed slot, while held
 	// folded is the first slot not yet carried into the next tier: buckets
 	// below it are already part of the next tier's buckets, those at or above
 	// it are "open" and only here. It only grows.
-	folded int64
-	newest int64 // newest slot ever claimed, or noSlot
-	spare  []PB  // released buckets kept for reuse, at most maxSpare
+	folded   int64
+	mask     int64
+	entries  []entry[PB] // by index
+	newest   int64       // newest slot ever claimed, or noSlot
+	released int64       // slots before this were released, or kept on purpose
+	live     int         // entries holding a slot
+	spare    []PB        // released buckets kept for reuse, at most maxSpare
+}
+
+type entry[PB any] struct {
+	slot int64 // the slot held, or noSlot
+	b    PB
 }
 
 const maxSpare = 2
 
 func newRing[B any, PB Bucket[B]](size int64) ring[B, PB] {
 	r := ring[B, PB]{
-		mask:    size - 1,
-		slots:   make([]int64, size),
-		buckets: make([]PB, size),
-		folded:  noSlot,
-		newest:  noSlot,
+		curSlot:  noSlot,
+		folded:   noSlot,
+		mask:     size - 1,
+		entries:  make([]entry[PB], size),
+		newest:   noSlot,
+		released: noSlot,
 	}
-	for i := range r.slots {
-		r.slots[i] = noSlot
+	for i := range r.entries {
+		r.entries[i].slot = noSlot
 	}
 	return r
 }
 
 // get returns the bucket of slot s, or nil if the ring does not hold it.
 func (r *ring[B, PB]) get(s int64) PB {
-	i := s & r.mask
-	if r.slots[i] != s {
-		return nil
+	if s == r.curSlot {
+		return r.cur
 	}
-	return r.buckets[i]
+	if e := &r.entries[s&r.mask]; e.slot == s {
+		return e.b
+	}
+	return nil
 }
 
 // holder returns the slot held at s's index (noSlot if none).
-func (r *ring[B, PB]) holder(s int64) int64 { return r.slots[s&r.mask] }
+func (r *ring[B, PB]) holder(s int64) int64 { return r.entries[s&r.mask].slot }
 
 // claim gives index s mod size to slot s and returns its emptied bucket. The
 // caller must have folded the bucket it evicts.
-func (r *ring[B, PB]) claim(s int64, newBucket func() PB) PB {
-	i := s & r.mask
-	b := r.buckets[i]
+func (r *ring[B, PB]) claim(s int64, newBucket func(tier int) PB, tier int) PB {
+	e := &r.entries[s&r.mask]
+	if e.slot == r.curSlot {
+		r.curSlot, r.cur = noSlot, nil // evicted
+	}
+	if e.slot == noSlot {
+		r.live++
+	}
+	b := e.b
 	switch {
 	case b != nil:
 		b.Reset()
@@ -63,10 +84,12 @@ func (r *ring[B, PB]) claim(s int64, newBucket func() PB) PB {
 		r.spare = r.spare[:len(r.spare)-1]
 		b.Reset()
 	default:
-		b = newBucket()
+		b = newBucket(tier)
 	}
-	r.slots[i], r.buckets[i] = s, b
-	r.newest = max(r.newest, s)
+	e.slot, e.b = s, b
+	if s >= r.newest {
+		r.newest, r.curSlot, r.cur = s, s, b
+	}
 	return b
 }
 
@@ -76,7 +99,7 @@ func (r *ring[B, PB]) each(from, to int64, fn func(s int64, b PB)) {
 	if from >= to {
 		return
 	}
-	if from >= to-int64(len(r.slots)) { // (to is a real slot here, so this cannot overflow)
+	if from >= to-int64(len(r.entries)) { // (to is a real slot here, so this cannot overflow)
 		for s := from; s < to; s++ {
 			if b := r.get(s); b != nil {
 				fn(s, b)
@@ -84,35 +107,60 @@ func (r *ring[B, PB]) each(from, to int64, fn func(s int64, b PB)) {
 		}
 		return
 	}
-	for i, s := range r.slots {
-		if s != noSlot && s >= from && s < to {
-			fn(s, r.buckets[i])
+	for _, e := range r.entries {
+		if e.slot != noSlot && e.slot >= from && e.slot < to {
+			fn(e.slot, e.b)
 		}
 	}
 }
 
 // release frees the buckets of slots before oldest that are already folded
 // (or, for the last tier, that nothing will fold), keeping a few for reuse.
+// It does so only in a sparse ring, at most half full: in a busy one every
+// index is claimed again within a few buckets' time, and freeing buckets
+// would only make the claims allocate. It looks only at slots it has not
+// looked at before. (A bucket left behind the mark is reused or freed when
+// its index is claimed again.)
 func (r *ring[B, PB]) release(oldest int64, last bool) {
 	if !last {
 		oldest = min(oldest, r.folded)
 	}
-	for i, s := range r.slots {
-		if s == noSlot || s >= oldest {
-			continue
+	if 2*r.live > len(r.entries) {
+		r.released = max(r.released, oldest)
+		return
+	}
+	free := func(e *entry[PB]) {
+		if e.slot == r.curSlot {
+			r.curSlot, r.cur = noSlot, nil
 		}
 		if len(r.spare) < maxSpare {
-			r.spare = append(r.spare, r.buckets[i])
+			r.spare = append(r.spare, e.b)
 		}
-		r.slots[i], r.buckets[i] = noSlot, nil
+		*e = entry[PB]{slot: noSlot}
+		r.live--
 	}
+	if size := int64(len(r.entries)); r.released < oldest-size {
+		// More than a ring's worth of time passed: look at every index.
+		for i := range r.entries {
+			if e := &r.entries[i]; e.slot != noSlot && e.slot < oldest {
+				free(e)
+			}
+		}
+	} else {
+		for s := r.released; s < oldest; s++ {
+			if e := &r.entries[s&r.mask]; e.slot == s {
+				free(e)
+			}
+		}
+	}
+	r.released = max(r.released, oldest)
 }
 
 // count returns the number of buckets the ring holds, spares included.
 func (r *ring[B, PB]) count() int {
 	n := len(r.spare)
-	for _, s := range r.slots {
-		if s != noSlot {
+	for _, e := range r.entries {
+		if e.slot != noSlot {
 			n++
 		}
 	}

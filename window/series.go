@@ -30,7 +30,7 @@ type Bucket[B any] interface {
 // not at all. Readers hold a lane's lock only while merging one bucket.
 type Series[B any, PB Bucket[B]] struct {
 	layout    *Layout
-	newBucket func() PB
+	newBucket func(tier int) PB
 
 	mu     sync.Mutex    // guards coarse; taken before any lane's lock
 	coarse []ring[B, PB] // tiers 1 and up: coarse[k-1] is tier k
@@ -40,13 +40,14 @@ type Series[B any, PB Bucket[B]] struct {
 type lane[B any, PB Bucket[B]] struct {
 	mu   sync.Mutex
 	ring ring[B, PB]
-	_    [24]byte // pad to 128 bytes: lanes never share a cache line (TestLaneSize)
+	_    [16]byte // pad to 128 bytes: lanes never share a cache line (TestLaneSize)
 }
 
 // NewSeries returns an empty series on layout with the given number of lanes
-// (at least 1). newBucket returns an empty bucket; it is called the first
-// time each ring index is used.
-func NewSeries[B any, PB Bucket[B]](layout *Layout, lanes int, newBucket func() PB) *Series[B, PB] {
+// (at least 1). newBucket returns an empty bucket for a tier; it is called
+// the first time each ring index is used. (The tier lets a bucket choose
+// its layout: the finest tiers are written often, the coarser mostly read.)
+func NewSeries[B any, PB Bucket[B]](layout *Layout, lanes int, newBucket func(tier int) PB) *Series[B, PB] {
 	s := &Series[B, PB]{layout: layout, newBucket: newBucket, lanes: make([]lane[B, PB], max(lanes, 1))}
 	for i := range s.lanes {
 		s.lanes[i].ring = newRing[B, PB](layout.tiers[0].size)
@@ -84,12 +85,12 @@ func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) {
 		write(s.claimFine(l, slot, now))
 	} else {
 		// Late: the bucket of t was folded already, so t goes into the
-		// finest bucket (if the ring still holds its index) and the tiers
-		// above, directly.
-		if h := l.ring.holder(slot); h <= slot {
+		// finest bucket, if a window can still read it there, and into the
+		// tiers above, directly.
+		if slot >= s.layout.oldestKept(0, now) && l.ring.holder(slot) <= slot {
 			b := l.ring.get(slot)
 			if b == nil {
-				b = l.ring.claim(slot, s.newBucket) // evicts a folded slot older than t
+				b = l.ring.claim(slot, s.newBucket, 0) // evicts a folded slot older than t
 			}
 			write(b)
 		}
@@ -105,17 +106,32 @@ func (s *Series[B, PB]) claimFine(l *lane[B, PB], slot, now int64) PB {
 	if b := l.ring.get(slot); b != nil {
 		return b
 	}
-	// Fold what is closed as of now, and at least everything the claim
-	// evicts or makes unreachable: slots a whole ring behind. (For an event
-	// that passed Check(now, t) the first bound covers the second; Absorb,
-	// which has no "now", relies on the second.) Every lane folds to the
-	// same bound, so a quiet lane neither keeps the coarse tiers waiting nor
-	// holds stale buckets.
-	bound := max(min(slot, s.layout.Slot(0, now)), slot-s.layout.tiers[0].size+1)
+	// Fold what is closed as of now, a whole next-tier bucket at a time
+	// (minutes when their hour has ended), and at least everything the
+	// claim evicts or makes unreachable: slots a whole ring behind. (For an
+	// event that passed Check(now, t) the first bound covers the second;
+	// Absorb, which has no "now", relies on the second.) Folding by whole
+	// hours means a key folds once an hour, while its hour's buckets are
+	// still in cache, and an event late by less than the current hour
+	// finds its minute still open. Every lane folds to the same bound, so a
+	// quiet lane neither keeps the coarse tiers waiting nor holds stale
+	// buckets.
+	bound := s.foldBound(0, slot, now)
 	if l.ring.folded < bound {
 		s.foldLanes(l, bound, now)
 	}
-	return l.ring.claim(slot, s.newBucket)
+	return l.ring.claim(slot, s.newBucket, 0)
+}
+
+// foldBound returns how far tier k folds when slot is claimed at now: up
+// to the start of the next tier's bucket that holds min(slot, now), and at
+// least past every slot a whole ring behind slot.
+func (s *Series[B, PB]) foldBound(k int, slot, now int64) int64 {
+	closed := min(slot, s.layout.Slot(k, now))
+	if k+1 < len(s.layout.tiers) {
+		closed = s.layout.Slot(k, s.layout.Start(k+1, s.layout.Slot(k+1, s.layout.Start(k, closed))))
+	}
+	return max(closed, slot-s.layout.tiers[k].size+1)
 }
 
 // foldLanes folds every lane to bound and releases the buckets no window
@@ -152,9 +168,10 @@ func (s *Series[B, PB]) addCoarse(k int, now, t int64, write func(PB)) {
 		slot := s.layout.Slot(k, t)
 		b := r.get(slot)
 		if b == nil {
-			if r.holder(slot) > slot {
-				// This tier no longer holds t's slot: the newer slot that
-				// claimed its index folded everything up to itself first.
+			if r.holder(slot) > slot || (!last && slot < s.layout.oldestKept(k, now)) {
+				// This tier no longer holds t's slot, or no window reads it
+				// here any more: the next tier has it, or will when this one
+				// folds.
 				continue
 			}
 			b = s.claimCoarse(k, slot, now)
@@ -170,7 +187,7 @@ func (s *Series[B, PB]) addCoarse(k int, now, t int64, write func(PB)) {
 func (s *Series[B, PB]) claimCoarse(k int, slot, now int64) PB {
 	r := &s.coarse[k-1]
 	if k < len(s.coarse) {
-		bound := max(min(slot, s.layout.Slot(k, now)), slot-s.layout.tiers[k].size+1) // as in claimFine
+		bound := s.foldBound(k, slot, now)
 		if r.folded < bound {
 			r.each(r.folded, bound, func(x int64, b PB) {
 				s.addCoarse(k+1, now, s.layout.Start(k, x), func(dst PB) { dst.Merge(b) })
@@ -178,7 +195,7 @@ func (s *Series[B, PB]) claimCoarse(k int, slot, now int64) PB {
 			r.folded = bound
 		}
 	}
-	return r.claim(slot, s.newBucket)
+	return r.claim(slot, s.newBucket, k)
 }
 
 // Collect merges into dst every event of unit u that the series holds.

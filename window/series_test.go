@@ -17,7 +17,7 @@ type tb struct{ n, sum int64 }
 
 func (b *tb) Reset()        { *b = tb{} }
 func (b *tb) Merge(o *tb)   { b.n += o.n; b.sum += o.sum }
-func newTB() *tb            { return new(tb) }
+func newTB(int) *tb         { return new(tb) }
 func add(w int64) func(*tb) { return func(b *tb) { b.n++; b.sum += w } }
 
 type event struct{ t, w int64 }

@@ -1,0 +1,202 @@
+package sketch
+
+import (
+	"slices"
+	"sync"
+)
+
+// fpSet is an exact set of 32-bit customer fingerprints in one of two
+// layouts:
+//
+//   - table: an open-addressing hash table with linear probing, a power of
+//     two of slots, at most half full; 0 marks an empty slot, so fingerprint
+//     0 is kept in the zero flag. Adding is O(1), which the buckets written
+//     per event and folded into every minute need.
+//   - sorted: the fingerprints in increasing order, exactly sized: half the
+//     memory of a table, for buckets that mostly sit sealed and are merged
+//     into a few times (a day's bucket takes an hour's at a time).
+//
+// The layout changes only cost and memory, never what the set holds. The
+// zero value is an empty table.
+type fpSet struct {
+	slots  []uint32
+	n      int  // fingerprints held (table: zero included)
+	zero   bool // table: fingerprint 0 is held
+	sorted bool
+}
+
+const minTable = 16
+
+func (s *fpSet) len() int { return s.n }
+
+// has reports whether fp is in the set.
+func (s *fpSet) has(fp uint32) bool {
+	if s.sorted {
+		i := search(s.slots, fp)
+		return i < len(s.slots) && s.slots[i] == fp
+	}
+	if fp == 0 || len(s.slots) == 0 {
+		return fp == 0 && s.zero
+	}
+	mask := uint32(len(s.slots) - 1)
+	for i := fp & mask; s.slots[i] != 0; i = (i + 1) & mask {
+		if s.slots[i] == fp {
+			return true
+		}
+	}
+	return false
+}
+
+// add inserts fp and reports whether it was new.
+func (s *fpSet) add(fp uint32) bool {
+	if s.sorted {
+		i := search(s.slots, fp)
+		if i < len(s.slots) && s.slots[i] == fp {
+			return false
+		}
+		s.slots = slices.Insert(s.slots, i, fp)
+		s.n++
+		return true
+	}
+	if fp == 0 {
+		if s.zero {
+			return false
+		}
+		s.zero = true
+		s.n++
+		return true
+	}
+	if len(s.slots) == 0 {
+		s.slots = make([]uint32, minTable)
+	}
+	mask := uint32(len(s.slots) - 1)
+	i := fp & mask // fingerprints are hash bits already
+	for ; s.slots[i] != 0; i = (i + 1) & mask {
+		if s.slots[i] == fp {
+			return false
+		}
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+		mask = uint32(len(s.slots) - 1)
+		for i = fp & mask; s.slots[i] != 0; i = (i + 1) & mask {
+		}
+	}
+	s.slots[i] = fp
+	s.n++
+	return true
+}
+
+// grow doubles a table.
+func (s *fpSet) grow() {
+	old := s.slots
+	s.slots = make([]uint32, 2*len(old))
+	mask := uint32(len(s.slots) - 1)
+	for _, fp := range old {
+		if fp != 0 {
+			i := fp & mask
+			for ; s.slots[i] != 0; i = (i + 1) & mask {
+			}
+			s.slots[i] = fp
+		}
+	}
+}
+
+// search returns the index of the first element of the sorted slice that
+// is ≥ fp: slices.BinarySearch without the generic comparison.
+func search(sorted []uint32, fp uint32) int {
+	lo, hi := 0, len(sorted)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if sorted[mid] < fp {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// each calls fn for every fingerprint, in no set order.
+func (s *fpSet) each(fn func(uint32)) {
+	if s.zero {
+		fn(0)
+	}
+	for _, fp := range s.slots {
+		if fp != 0 || s.sorted {
+			fn(fp)
+		}
+	}
+}
+
+// addAll inserts every fingerprint of o into a sorted set.
+func (s *fpSet) addAll(o *fpSet) {
+	if o.sorted {
+		s.slots = mergeSorted(s.slots, o.slots)
+	} else {
+		buf := scratch.get()
+		*buf = o.appendSorted((*buf)[:0])
+		s.slots = mergeSorted(s.slots, *buf)
+		scratch.put(buf)
+	}
+	s.n = len(s.slots)
+}
+
+// appendSorted appends the fingerprints to dst in increasing order.
+func (s *fpSet) appendSorted(dst []uint32) []uint32 {
+	if s.sorted {
+		return append(dst, s.slots...)
+	}
+	start := len(dst)
+	s.each(func(fp uint32) { dst = append(dst, fp) })
+	slices.Sort(dst[start:])
+	return dst
+}
+
+// mergeSorted returns the sorted union of the sorted, duplicate-free a and
+// b, in a's storage when it has room.
+func mergeSorted(a, b []uint32) []uint32 {
+	n := len(a)
+	a = append(a, b...)
+	i, j := n-1, len(b)-1
+	for k := len(a) - 1; j >= 0; k-- {
+		if i >= 0 && a[i] > b[j] {
+			a[k] = a[i]
+			i--
+		} else {
+			a[k] = b[j]
+			j--
+		}
+	}
+	return slices.Compact(a)
+}
+
+// reset empties the set, keeping its storage.
+func (s *fpSet) reset() {
+	if !s.sorted {
+		clear(s.slots)
+	}
+	if s.sorted {
+		s.slots = s.slots[:0]
+	}
+	s.n, s.zero = 0, false
+}
+
+// release empties the set and drops its storage.
+func (s *fpSet) release() { *s = fpSet{sorted: s.sorted} }
+
+func (s *fpSet) clone() fpSet {
+	c := *s
+	c.slots = slices.Clone(s.slots)
+	return c
+}
+
+func (s *fpSet) bytes() int { return 4 * cap(s.slots) }
+
+// scratch holds buffers for sorting a table's fingerprints.
+var scratch = bufferPool{sync.Pool{New: func() any { b := make([]uint32, 0, 1024); return &b }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (p *bufferPool) get() *[]uint32  { return p.p.Get().(*[]uint32) }
+func (p *bufferPool) put(b *[]uint32) { p.p.Put(b) }
