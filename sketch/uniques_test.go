@@ -245,3 +245,38 @@ func FuzzUniquesUnmarshal(f *testing.F) {
 		u.Estimate()
 	})
 }
+
+// Queued inserts are part of what a Uniques holds, and reading it (Estimate,
+// AppendBinary, being merged) does not flush the queue.
+func TestUniquesQueueIsReadOnly(t *testing.T) {
+	for _, n := range []int{3, 510, 515, 2000} {
+		var u Uniques
+		hs := distinct(9, n)
+		for _, h := range hs {
+			u.Insert(h)
+		}
+		u.Insert(hs[0]) // a repeat, queued
+		queued := u.npend
+		var whole Uniques
+		for _, h := range hs {
+			whole.Insert(h)
+		}
+		whole.flush()
+		if got, want := u.Estimate(), whole.Estimate(); got != want {
+			t.Errorf("%d customers: Estimate got %d, want %d", n, got, want)
+		}
+		enc, _ := u.MarshalBinary()
+		wantEnc, _ := whole.MarshalBinary()
+		if string(enc) != string(wantEnc) {
+			t.Errorf("%d customers: encoding differs from the flushed sketch's", n)
+		}
+		var into Uniques
+		into.Merge(&u)
+		if got, want := into.Estimate(), whole.Estimate(); got != want || into.Exact() != whole.Exact() {
+			t.Errorf("%d customers: merged got %d (exact %v), want %d (exact %v)", n, got, into.Exact(), want, whole.Exact())
+		}
+		if u.npend != queued {
+			t.Errorf("%d customers: reading u flushed its queue (%d queued, want %d)", n, u.npend, queued)
+		}
+	}
+}
