@@ -149,14 +149,20 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 		c.remember(ev, s)
 	}
 	m, score := ev.Metric, ev.Score
+	var contended bool
 	if ev.CustomerID == "" {
-		s.data.Add(w.lane, now, t, func(b *bucket) { b.hist.Add(m, score) })
+		contended = s.data.Add(w.lane, now, t, func(b *bucket) { b.hist.Add(m, score) })
 	} else {
 		customer := xxhash.Sum64String(ev.CustomerID)
-		s.data.Add(w.lane, now, t, func(b *bucket) {
+		contended = s.data.Add(w.lane, now, t, func(b *bucket) {
 			b.hist.Add(m, score)
 			b.uniq.Insert(customer)
 		})
+	}
+	if contended {
+		// Another core writes this lane (two writers were given the same
+		// one, or the scheduler moved them): try the next lane from now on.
+		w.lane++
 	}
 	e.versions.wrote(e.layout, t)
 	return nil

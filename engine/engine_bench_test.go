@@ -14,14 +14,22 @@ import (
 var sinkResult Result
 
 // benchEvents returns n events over a few keys and customers, all at now.
+// Events of a key share their label strings, as a service's do.
 func benchEvents(n, keys, customers int, now time.Time) []Event {
 	evs := make([]Event, n)
+	segments, touchpoints := make([]string, 50), make([]string, (keys+49)/50)
+	for i := range segments {
+		segments[i] = fmt.Sprintf("segment-%02d", i)
+	}
+	for i := range touchpoints {
+		touchpoints[i] = fmt.Sprintf("touchpoint-%02d", i)
+	}
 	for i := range evs {
 		k := i % keys
 		evs[i] = Event{
 			CustomerID: fmt.Sprintf("customer-%07d", (i*7919)%customers),
-			Segment:    fmt.Sprintf("segment-%02d", k%50),
-			Touchpoint: fmt.Sprintf("touchpoint-%02d", k/50),
+			Segment:    segments[k%50],
+			Touchpoint: touchpoints[k/50],
 			Metric:     Metric(1 + i%3),
 			Score:      1 + i%5,
 			Time:       now,

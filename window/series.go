@@ -65,16 +65,20 @@ func (s *Series[B, PB]) Lanes() int { return len(s.lanes) }
 // modulo the number of lanes), as of time now. t must have passed
 // s.layout.Check(now, t). write runs under a lock and must not call back
 // into s. In the common case, a bucket that is open already, Add takes
-// only the lane's lock.
-func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) {
+// only the lane's lock. It reports whether another writer held that lock:
+// a caller that keeps meeting one on its lane should move to another.
+func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) (contended bool) {
 	l := &s.lanes[uint(ln)%uint(len(s.lanes))]
 	slot := s.layout.Slot(0, t)
-	l.mu.Lock()
+	if !l.mu.TryLock() {
+		contended = true
+		l.mu.Lock()
+	}
 	if slot >= l.ring.folded {
 		if b := l.ring.get(slot); b != nil {
 			write(b)
 			l.mu.Unlock()
-			return
+			return contended
 		}
 	}
 	l.mu.Unlock()
@@ -98,6 +102,7 @@ func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) {
 	}
 	l.mu.Unlock()
 	s.mu.Unlock()
+	return contended
 }
 
 // claimFine returns lane l's bucket for slot ≥ l.ring.folded, claiming and
