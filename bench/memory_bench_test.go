@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cxscore/cxscore/engine"
+)
+
+// memoryCase is a kind of key whose memory BenchmarkMemory measures.
+type memoryCase struct {
+	name    string
+	perHour int // distinct customers answering per hour, one answer each
+	keys    int // keys filled per measurement
+}
+
+var memoryCases = []memoryCase{
+	{"quiet", 20, 100},
+	{"busy", 500, 10}, // 420,000 events a key: ten keys keep it to a few seconds
+}
+
+// BenchmarkMemory measures the heap a key holds with every tier full: keys
+// answered by perHour new customers an hour, each once, evenly through 35
+// days and 2 hours (every bucket of the minute, hour and day tiers filled),
+// recorded in time order at each event's time. The heap is measured with
+// runtime.ReadMemStats after runtime.GC, from just after the engine (or
+// baseline) was created to just after the fill, and divided by the number
+// of keys: B/key. Customer ids are fresh strings, as a service decodes
+// them from requests; whatever keeps them pays for them. An op is one fill
+// and measurement.
+func BenchmarkMemory(b *testing.B) {
+	for _, mc := range memoryCases {
+		b.Run(mc.name, func(b *testing.B) {
+			b.Run("cxscore", func(b *testing.B) {
+				var bytes, buckets float64
+				for b.Loop() {
+					e, err := engine.New(engine.Config{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					bytes += heapGrowth(func() { fillKeys(b, e, mc) })
+					buckets += float64(e.Stats().Buckets)
+					e.Close()
+				}
+				b.ReportMetric(bytes/float64(b.N)/float64(mc.keys), "B/key")
+				b.ReportMetric(buckets/float64(b.N)/float64(mc.keys), "buckets/key")
+			})
+			b.Run("naive", func(b *testing.B) {
+				var bytes float64
+				for b.Loop() {
+					n := NewNaive()
+					bytes += heapGrowth(func() { fillKeys(b, n, mc) })
+					runtime.KeepAlive(n)
+				}
+				b.ReportMetric(bytes/float64(b.N)/float64(mc.keys), "B/key")
+			})
+		})
+	}
+}
+
+// heapGrowth returns how many bytes of live heap fill adds.
+func heapGrowth(fill func()) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fill()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+}
+
+// fillKeys records mc's traffic into r: mc.keys keys, each answered by
+// mc.perHour new customers an hour, for 35 days and 2 hours up to a fixed
+// end, in time order. Scores follow ScoreShapes.
+func fillKeys(b *testing.B, r recorder, mc memoryCase) {
+	end := DefaultHistory().End
+	start := end.Add(-(35*24 + 2) * time.Hour).Truncate(time.Hour)
+	rng := rand.New(rand.NewPCG(uint64(mc.perHour), 1))
+	metrics := []engine.Metric{engine.NPS, engine.NPS, engine.CSAT, engine.CSAT, engine.CES}
+	customer := 0
+	var id []byte
+	for hour := start; hour.Before(end); hour = hour.Add(time.Hour) {
+		for j := range mc.perHour {
+			at := hour.Add(time.Duration(j) * time.Hour / time.Duration(mc.perHour))
+			if !at.Before(end) {
+				break
+			}
+			for k := range mc.keys {
+				m := metrics[rng.IntN(len(metrics))]
+				low, _ := m.Scale()
+				customer++
+				id = strconv.AppendInt(append(id[:0], "c-"...), int64(customer), 10)
+				ev := engine.Event{
+					CustomerID: string(id),
+					Segment:    "segment-" + strconv.Itoa(k/20),
+					Touchpoint: touchpointNames[k%20],
+					Metric:     m,
+					Score:      low + pick(rng, ScoreShapes[m]),
+					Time:       at,
+				}
+				if err := r.RecordAt(at, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// pick returns i with probability shape[i].
+func pick(rng *rand.Rand, shape []float64) int {
+	u := rng.Float64()
+	for i, p := range shape {
+		if u -= p; u < 0 {
+			return i
+		}
+	}
+	return len(shape) - 1
+}
