@@ -90,7 +90,7 @@ func TestNaiveMatchesEngine(t *testing.T) {
 	if err := e.QueryAt(now, engine.Query{Window: 35 * 24 * time.Hour}, &all); err != nil {
 		t.Fatal(err)
 	}
-	if all.Responses() != uint64(events) || all.UniqueCustomers <= 1024 {
+	if all.Responses() != uint64(events) || all.UniqueCustomers <= 512 {
 		t.Fatalf("a 35-day roll-up has %d responses of %d unique customers, want %d responses of more than 1,024",
 			all.Responses(), all.UniqueCustomers, events)
 	}
@@ -139,7 +139,7 @@ func TestNaiveMatchesEngine(t *testing.T) {
 
 // compare fails t unless the naive result n answers what the engine's e
 // does: spans and counts equal; unique customers equal up to the engine's
-// exact limit (1,024 at precision 12), within 6% (about 4 standard errors)
+// exact limit (512 at precision 12), within 6% (about 4 standard errors)
 // beyond.
 func compare(t *testing.T, what string, e, n *engine.Result) {
 	t.Helper()
@@ -152,7 +152,7 @@ func compare(t *testing.T, what string, e, n *engine.Result) {
 	}
 	got, want := float64(n.UniqueCustomers), float64(e.UniqueCustomers)
 	switch {
-	case n.UniqueCustomers <= 1024 && got != want:
+	case n.UniqueCustomers <= 512 && got != want:
 		t.Errorf("%s: naive counts %v unique customers, the engine (exact here) %v", what, got, want)
 	case math.Abs(got-want) > 0.06*got:
 		t.Errorf("%s: naive counts %v unique customers, the engine estimates %v: more than 6%% apart", what, got, want)
