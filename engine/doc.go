@@ -23,7 +23,7 @@
 //   - NPS: responses per score 0-10; promoters 9-10, passives 7-8,
 //     detractors 0-6; score = 100 × (promoters − detractors) / responses;
 //     adjusted-Wald 95% margin of error.
-//   - Unique customers who answered: exact up to 2^p/4 customers (1,024 at
+//   - Unique customers who answered: exact up to 2^p/8 customers (512 at
 //     the default precision), then a HyperLogLog estimate with standard
 //     error 1.04/√(2^p) (1.6%). Roll-ups and windows union sketches; they
 //     never add unique counts.

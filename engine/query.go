@@ -23,7 +23,7 @@ type Result struct {
 	// holds now. See window.Layout.Span.
 	From, To time.Time
 	// UniqueCustomers is the number of distinct customers who answered
-	// (anonymous answers do not count): exact up to 2^p/4 customers, a
+	// (anonymous answers do not count): exact up to 2^p/8 customers, a
 	// HyperLogLog estimate with standard error 1.04/√(2^p) beyond.
 	UniqueCustomers uint64
 	CSAT            sketch.CSATSummary
@@ -63,7 +63,7 @@ func (e *Engine) Query(q Query, r *Result) error { return e.QueryAt(e.Now(), q, 
 //
 // The counts are computed without allocating. The unique-customer count
 // allocates only when a result is computed rather than served from the
-// cache: the cached copy, and a dense sketch when over 2^p/4 customers.
+// cache: the cached copy, and a dense sketch when over 2^p/8 customers.
 func (e *Engine) QueryAt(now time.Time, q Query, r *Result) error {
 	if e.closed.Load() {
 		return ErrClosed

@@ -97,7 +97,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&c.token, "token", "", "bearer `token` required on /v1/ and /metrics (default $CXSCORE_TOKEN; prefer the variable:\ncommand lines are visible to other users)")
 	fs.IntVar(&c.maxKeys, "max-keys", 10_000, "most segment × touchpoint keys; events that would add more are rejected (too_many_keys)")
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
-	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 4-18: exact up to 2^p/4 customers, then ±1.04/√(2^p)")
+	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
 	fs.Int64Var(&c.maxBody, "max-body", DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
 	windows := fs.String("metrics-windows", "5m,1h,24h", "comma-separated `windows` that /metrics reports scores over")
@@ -129,7 +129,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		c.token = getenv("CXSCORE_TOKEN")
 	}
 	if c.precision > 255 {
-		return bad("-precision %d, want 4-18", c.precision)
+		return bad("-precision %d, want 8-16", c.precision)
 	}
 	if c.maxKeys <= 0 {
 		return bad("-max-keys %d, want > 0", c.maxKeys)

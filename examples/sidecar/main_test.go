@@ -71,7 +71,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"-max-keys 0", "-max-keys 0, want > 0"},
 		{"-max-body -5", "-max-body -5, want > 0"},
-		{"-precision 300", "-precision 300, want 4-18"},
+		{"-precision 300", "-precision 300, want 8-16"},
 		{"-metrics-windows 5m,,1h", `-metrics-windows "": want a Go duration`},
 		{"-metrics-windows 1h,1h", "lists 1h twice"},
 		{"-metrics-windows 1y", `-metrics-windows "1y"`},
