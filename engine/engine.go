@@ -170,10 +170,10 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 
 func (e *Engine) newSeries(k Key, h uint64) *series {
 	precision := e.set.precision
-	// The finest tier takes every event and the next a fold every minute:
-	// hash tables. Coarser buckets take a fold an hour and are mostly read:
-	// sorted arrays, half the memory.
-	bucketFor := func(tier int) *bucket { return newBucket(precision, tier >= 2) }
+	// The finest tier takes every event: hash tables. Coarser buckets take
+	// a fold a bucket of the next tier (a minute's hour, an hour's day) and
+	// are mostly read: sorted arrays, half the memory.
+	bucketFor := func(tier int) *bucket { return newBucket(precision, tier >= 1) }
 	return &series{key: k, hash: h, data: window.NewSeries(e.layout, e.set.lanes, bucketFor)}
 }
 

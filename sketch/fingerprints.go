@@ -154,8 +154,28 @@ func (s *fpSet) appendSorted(dst []uint32) []uint32 {
 }
 
 // mergeSorted returns the sorted union of the sorted, duplicate-free a and
-// b, in a's storage when it has room.
+// b: in a's storage when it has room, else in a new array of exactly the
+// union's size (a sorted set is the compact layout: it keeps no slack).
 func mergeSorted(a, b []uint32) []uint32 {
+	if cap(a)-len(a) < len(b) {
+		out := make([]uint32, 0, unionSize(a, b))
+		i, j := 0, 0
+		for i < len(a) && j < len(b) {
+			switch {
+			case a[i] < b[j]:
+				out = append(out, a[i])
+				i++
+			case a[i] > b[j]:
+				out = append(out, b[j])
+				j++
+			default:
+				out = append(out, a[i])
+				i, j = i+1, j+1
+			}
+		}
+		out = append(out, a[i:]...)
+		return append(out, b[j:]...)
+	}
 	n := len(a)
 	a = append(a, b...)
 	i, j := n-1, len(b)-1
@@ -169,6 +189,23 @@ func mergeSorted(a, b []uint32) []uint32 {
 		}
 	}
 	return slices.Compact(a)
+}
+
+// unionSize counts the union of two sorted, duplicate-free slices.
+func unionSize(a, b []uint32) int {
+	n, i, j := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+		n++
+	}
+	return n + len(a) - i + len(b) - j
 }
 
 // reset empties the set, keeping its storage.

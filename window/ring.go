@@ -25,7 +25,10 @@ type ring[B any, PB Bucket[B]] struct {
 	newest   int64       // newest slot ever claimed, or noSlot
 	released int64       // slots before this were released, or kept on purpose
 	live     int         // entries holding a slot
-	spare    []PB        // released buckets kept for reuse, at most maxSpare
+	// reuseSoon: the ring is at most keepForReuse buckets longer than
+	// what windows read, so a stale bucket's index is claimed again soon.
+	reuseSoon bool
+	spare     []PB // released buckets kept for reuse, at most maxSpare
 }
 
 type entry[PB any] struct {
@@ -35,14 +38,20 @@ type entry[PB any] struct {
 
 const maxSpare = 2
 
-func newRing[B any, PB Bucket[B]](size int64) ring[B, PB] {
+// keepForReuse is how many buckets' time ahead a stale bucket's index must
+// be claimed again for a busy ring to keep it.
+const keepForReuse = 8
+
+func newRing[B any, PB Bucket[B]](t *tier) ring[B, PB] {
+	size := t.size
 	r := ring[B, PB]{
-		curSlot:  noSlot,
-		folded:   noSlot,
-		mask:     size - 1,
-		entries:  make([]entry[PB], size),
-		newest:   noSlot,
-		released: noSlot,
+		reuseSoon: size-t.retain-t.ahead <= keepForReuse,
+		curSlot:   noSlot,
+		folded:    noSlot,
+		mask:      size - 1,
+		entries:   make([]entry[PB], size),
+		newest:    noSlot,
+		released:  noSlot,
 	}
 	for i := range r.entries {
 		r.entries[i].slot = noSlot
@@ -116,16 +125,18 @@ func (r *ring[B, PB]) each(from, to int64, fn func(s int64, b PB)) {
 
 // release frees the buckets of slots before oldest that are already folded
 // (or, for the last tier, that nothing will fold), keeping a few for reuse.
-// It does so only in a sparse ring, at most half full: in a busy one every
-// index is claimed again within a few buckets' time, and freeing buckets
-// would only make the claims allocate. It looks only at slots it has not
-// looked at before. (A bucket left behind the mark is reused or freed when
-// its index is claimed again.)
+// A stale bucket whose index a new slot claims within a few buckets' time
+// (the finest tier's ring is only a little longer than its retention) is
+// kept for that claim, unless the ring is sparse, at most half full: in a
+// busy ring, freeing it would only make the claim allocate, while a quiet
+// key should not hold a ring of stale buckets. It looks only at slots it
+// has not looked at before. (A bucket left behind the mark is reused or
+// freed when its index is claimed again.)
 func (r *ring[B, PB]) release(oldest int64, last bool) {
 	if !last {
 		oldest = min(oldest, r.folded)
 	}
-	if 2*r.live > len(r.entries) {
+	if r.reuseSoon && 2*r.live > len(r.entries) {
 		r.released = max(r.released, oldest)
 		return
 	}

@@ -40,7 +40,7 @@ type Series[B any, PB Bucket[B]] struct {
 type lane[B any, PB Bucket[B]] struct {
 	mu   sync.Mutex
 	ring ring[B, PB]
-	_    [16]byte // pad to 128 bytes: lanes never share a cache line (TestLaneSize)
+	_    [8]byte // pad to 128 bytes: lanes never share a cache line (TestLaneSize)
 }
 
 // NewSeries returns an empty series on layout with the given number of lanes
@@ -50,10 +50,10 @@ type lane[B any, PB Bucket[B]] struct {
 func NewSeries[B any, PB Bucket[B]](layout *Layout, lanes int, newBucket func(tier int) PB) *Series[B, PB] {
 	s := &Series[B, PB]{layout: layout, newBucket: newBucket, lanes: make([]lane[B, PB], max(lanes, 1))}
 	for i := range s.lanes {
-		s.lanes[i].ring = newRing[B, PB](layout.tiers[0].size)
+		s.lanes[i].ring = newRing[B, PB](&layout.tiers[0])
 	}
-	for _, t := range layout.tiers[1:] {
-		s.coarse = append(s.coarse, newRing[B, PB](t.size))
+	for i := range layout.tiers[1:] {
+		s.coarse = append(s.coarse, newRing[B, PB](&layout.tiers[i+1]))
 	}
 	return s
 }
