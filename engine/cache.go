@@ -95,8 +95,20 @@ func (id *entryID) hash() uint64 {
 }
 
 type entry struct {
-	id entryID
-	b  *bucket // immutable once cached
+	id      entryID
+	b       *bucket       // immutable once cached
+	uniques atomic.Uint64 // b's unique-customer estimate + 1, once computed
+}
+
+// estimate returns b's unique-customer count, computed once per entry: a
+// polled trend's sealed points then cost a lookup each, not an estimate.
+func (en *entry) estimate() uint64 {
+	if u := en.uniques.Load(); u != 0 {
+		return u - 1
+	}
+	u := en.b.uniq.Estimate()
+	en.uniques.Store(u + 1)
+	return u
 }
 
 // resultCache is a bounded cache of merged buckets.
@@ -123,8 +135,8 @@ func newResultCache(bytes int64) (*resultCache, error) {
 	return &resultCache{c: c}, nil
 }
 
-// get returns the cached bucket of id, or nil.
-func (c *resultCache) get(id *entryID) *bucket {
+// get returns the cached entry of id, or nil.
+func (c *resultCache) get(id *entryID) *entry {
 	if c == nil {
 		return nil
 	}
@@ -132,16 +144,17 @@ func (c *resultCache) get(id *entryID) *bucket {
 	if !ok || e.id != *id { // a 64-bit collision is not a hit
 		return nil
 	}
-	return e.b
+	return e
 }
 
-// set caches b (which must not change afterwards) under id; ristretto may
-// drop it.
-func (c *resultCache) set(id *entryID, b *bucket) {
-	if c == nil {
-		return
+// set caches b (which must not change afterwards) under id, and returns
+// its entry; ristretto may drop it.
+func (c *resultCache) set(id *entryID, b *bucket) *entry {
+	en := &entry{id: *id, b: b}
+	if c != nil {
+		c.c.Set(id.hash(), en, int64(b.bytes()+96+len(id.segment)+len(id.touchpoint)))
 	}
-	c.c.Set(id.hash(), &entry{id: *id, b: b}, int64(b.bytes()+64+len(id.segment)+len(id.touchpoint)))
+	return en
 }
 
 func (c *resultCache) close() {

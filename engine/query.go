@@ -73,11 +73,8 @@ func (e *Engine) QueryAt(now time.Time, q Query, r *Result) error {
 	if err != nil {
 		return err
 	}
-	sel := q.selector()
 	acc := e.scratch.Get().(*bucket)
-	acc.Reset()
-	e.gather(sel, n, span.From, span.To, acc)
-	r.fill(sel, span.From, span.To, acc)
+	e.result(q.selector(), n, span.From, span.To, acc, r)
 	e.scratch.Put(acc)
 	return nil
 }
@@ -107,60 +104,59 @@ func (e *Engine) TrendAt(now time.Time, q Query, step time.Duration, dst []Resul
 	acc := e.scratch.Get().(*bucket)
 	for i := range points {
 		from := first + int64(i)*int64(step)
-		acc.Reset()
-		e.gather(sel, n, from, from+int64(step), acc)
 		dst = append(dst, Result{})
-		dst[len(dst)-1].fill(sel, from, from+int64(step), acc)
+		e.result(sel, n, from, from+int64(step), acc, &dst[len(dst)-1])
 	}
 	e.scratch.Put(acc)
 	return dst, nil
 }
 
-func (r *Result) fill(sel selector, from, to int64, b *bucket) {
+func (r *Result) fill(sel selector, from, to int64, hist *sketch.Histogram, uniques uint64) {
 	*r = Result{
 		Segment:         sel.segment,
 		Touchpoint:      sel.touchpoint,
 		From:            time.Unix(0, from).UTC(),
 		To:              time.Unix(0, to).UTC(),
-		UniqueCustomers: b.uniq.Estimate(),
-		CSAT:            b.hist.CSAT(),
-		CES:             b.hist.CES(),
-		NPS:             b.hist.NPS(),
+		UniqueCustomers: uniques,
+		CSAT:            hist.CSAT(),
+		CES:             hist.CES(),
+		NPS:             hist.NPS(),
 	}
 }
 
-// gather merges into acc every event of the selection with a time in
-// [from, to), as of now. Time before the start of now's finest bucket is
-// sealed and comes from the cache when it can; the rest is read live.
-func (e *Engine) gather(sel selector, now, from, to int64, acc *bucket) {
+// result fills r with every event of the selection with a time in
+// [from, to), as of now, using acc as scratch. Time before the start of
+// now's finest bucket is sealed and comes from the cache when it can; the
+// rest is read live. A wholly sealed span (a past trend point) is its
+// cached entry, unique count included.
+func (e *Engine) result(sel selector, now, from, to int64, acc *bucket, r *Result) {
 	open := e.layout.Start(0, e.layout.Slot(0, now))
 	e.versions.seal(open) // before any version or bucket is read
-	if sealedTo := min(to, open); from < sealedTo {
-		e.sealed(sel, from, sealedTo, acc)
+	if to <= open {
+		en := e.sealed(sel, from, to)
+		r.fill(sel, from, to, &en.b.hist, en.estimate())
+		return
 	}
-	if from = max(from, open); from < to {
-		lo, hi := e.layout.Slot(0, from), e.layout.Slot(0, to-1)+1
-		e.each(sel, func(s *series) { s.data.CollectFine(lo, hi, acc) })
+	acc.Reset()
+	if from < open {
+		acc.Merge(e.sealed(sel, from, open).b)
 	}
+	lo, hi := e.layout.Slot(0, max(from, open)), e.layout.Slot(0, to-1)+1
+	e.each(sel, func(s *series) { s.data.CollectFine(lo, hi, acc) })
+	r.fill(sel, from, to, &acc.hist, acc.uniq.Estimate())
 }
 
-// sealed merges into acc the events of the selection in [from, to), all of
-// it sealed time.
-func (e *Engine) sealed(sel selector, from, to int64, acc *bucket) {
+// sealed returns the merged events of the selection in [from, to), all of
+// it sealed time: from the cache, or computed and cached.
+func (e *Engine) sealed(sel selector, from, to int64) *entry {
 	id := entryID{kind: kindSpan, segment: sel.segment, touchpoint: sel.touchpoint, from: from, to: to,
 		version: e.versions.late.Load(), epoch: e.versions.epoch.Load()}
-	if b := e.cache.get(&id); b != nil {
-		acc.Merge(b)
-		return
-	}
-	if e.cache == nil {
-		e.units(sel, from, to, acc)
-		return
+	if en := e.cache.get(&id); en != nil {
+		return en
 	}
 	b := newBucket(e.set.precision, false)
 	e.units(sel, from, to, b)
-	e.cache.set(&id, b)
-	acc.Merge(b)
+	return e.cache.set(&id, b)
 }
 
 // units merges into dst the fewest whole buckets that tile [from, to). A
@@ -175,8 +171,8 @@ func (e *Engine) units(sel selector, from, to int64, dst *bucket) {
 		}
 		id := entryID{kind: kindUnit, segment: sel.segment, touchpoint: sel.touchpoint, from: int64(u.Tier), to: u.Slot,
 			version: e.versions.unit(u), epoch: e.versions.epoch.Load()}
-		if b := e.cache.get(&id); b != nil {
-			dst.Merge(b)
+		if en := e.cache.get(&id); en != nil {
+			dst.Merge(en.b)
 			continue
 		}
 		b := newBucket(e.set.precision, false)
