@@ -6,10 +6,11 @@ import (
 )
 
 // bucket is what the engine keeps per key per time slot: the exact score
-// histogram and the unique customers.
+// histogram and the unique customers. (The customers come first: a write
+// then touches the line of the customer queue and one line of counters.)
 type bucket struct {
-	hist sketch.Histogram
 	uniq sketch.Uniques
+	hist sketch.Histogram
 }
 
 // newBucket returns an empty bucket. A compact one keeps exact customers in
@@ -42,5 +43,5 @@ type series struct {
 	key  Key
 	hash uint64
 	next *series // another key with the same hash
-	data *window.Series[bucket, *bucket]
+	data window.Series[bucket, *bucket]
 }

@@ -174,7 +174,9 @@ func (e *Engine) newSeries(k Key, h uint64) *series {
 	// a fold a bucket of the next tier (a minute's hour, an hour's day) and
 	// are mostly read: sorted arrays, half the memory.
 	bucketFor := func(tier int) *bucket { return newBucket(precision, tier >= 1) }
-	return &series{key: k, hash: h, data: window.NewSeries(e.layout, e.set.lanes, bucketFor)}
+	s := &series{key: k, hash: h}
+	s.data.Init(e.layout, e.set.lanes, bucketFor)
+	return s
 }
 
 // Keys appends every segment × touchpoint the engine has seen to dst,

@@ -48,14 +48,21 @@ type lane[B any, PB Bucket[B]] struct {
 // the first time each ring index is used. (The tier lets a bucket choose
 // its layout: the finest tiers are written often, the coarser mostly read.)
 func NewSeries[B any, PB Bucket[B]](layout *Layout, lanes int, newBucket func(tier int) PB) *Series[B, PB] {
-	s := &Series[B, PB]{layout: layout, newBucket: newBucket, lanes: make([]lane[B, PB], max(lanes, 1))}
+	s := new(Series[B, PB])
+	s.Init(layout, lanes, newBucket)
+	return s
+}
+
+// Init makes s an empty series, as NewSeries does, in place: a series kept
+// inside a larger struct saves a pointer hop on every write.
+func (s *Series[B, PB]) Init(layout *Layout, lanes int, newBucket func(tier int) PB) {
+	*s = Series[B, PB]{layout: layout, newBucket: newBucket, lanes: make([]lane[B, PB], max(lanes, 1))}
 	for i := range s.lanes {
 		s.lanes[i].ring = newRing[B, PB](&layout.tiers[0])
 	}
 	for i := range layout.tiers[1:] {
 		s.coarse = append(s.coarse, newRing[B, PB](&layout.tiers[i+1]))
 	}
-	return s
 }
 
 // Lanes returns the number of lanes.
