@@ -13,11 +13,11 @@ type bucket struct {
 	hist sketch.Histogram
 }
 
-// newBucket returns an empty bucket. A compact one keeps exact customers in
-// a sorted array (half the memory) instead of a hash table (O(1) inserts).
-func newBucket(precision uint8, compact bool) *bucket {
+// newBucket returns an empty bucket whose exact customers are kept in the
+// given layout (see sketch.Layout).
+func newBucket(precision uint8, layout sketch.Layout) *bucket {
 	b := new(bucket)
-	if err := b.uniq.Init(precision, compact); err != nil {
+	if err := b.uniq.Init(precision, layout); err != nil {
 		panic(err) // Config validated the precision
 	}
 	return b

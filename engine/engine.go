@@ -7,6 +7,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/cxscore/cxscore/sketch"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -37,7 +38,7 @@ func New(c Config) (*Engine, error) {
 		return nil, err
 	}
 	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
-	e.scratch.New = func() any { return newBucket(set.precision, false) }
+	e.scratch.New = func() any { return newBucket(set.precision, sketch.Hashed) }
 	return e, nil
 }
 
@@ -170,10 +171,15 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 
 func (e *Engine) newSeries(k Key, h uint64) *series {
 	precision := e.set.precision
-	// The finest tier takes every event: hash tables. Coarser buckets take
-	// a fold a bucket of the next tier (a minute's hour, an hour's day) and
-	// are mostly read: sorted arrays, half the memory.
-	bucketFor := func(tier int) *bucket { return newBucket(precision, tier >= 1) }
+	// The finest tier takes every event: an append-only log. Coarser buckets
+	// take a fold a bucket of the next tier (a minute's hour, an hour's day)
+	// and are mostly read: sorted arrays, the least memory.
+	bucketFor := func(tier int) *bucket {
+		if tier == 0 {
+			return newBucket(precision, sketch.Appended)
+		}
+		return newBucket(precision, sketch.Sorted)
+	}
 	s := &series{key: k, hash: h}
 	s.data.Init(e.layout, e.set.lanes, bucketFor)
 	return s

@@ -154,7 +154,7 @@ func (e *Engine) sealed(sel selector, from, to int64) *entry {
 	if en := e.cache.get(&id); en != nil {
 		return en
 	}
-	b := newBucket(e.set.precision, false)
+	b := newBucket(e.set.precision, sketch.Hashed)
 	e.units(sel, from, to, b)
 	return e.cache.set(&id, b)
 }
@@ -175,7 +175,7 @@ func (e *Engine) units(sel selector, from, to int64, dst *bucket) {
 			dst.Merge(en.b)
 			continue
 		}
-		b := newBucket(e.set.precision, false)
+		b := newBucket(e.set.precision, sketch.Hashed)
 		e.each(sel, func(s *series) { s.data.Collect(u, b) })
 		e.cache.set(&id, b)
 		dst.Merge(b)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cxscore/cxscore/sketch"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -292,7 +293,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 				return nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision, false)
+			b := newBucket(e.set.precision, sketch.Hashed)
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {

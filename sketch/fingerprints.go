@@ -5,33 +5,46 @@ import (
 	"sync"
 )
 
-// fpSet is an exact set of 32-bit customer fingerprints in one of two
-// layouts:
-//
-//   - table: an open-addressing hash table with linear probing, a power of
-//     two of slots, at most half full; 0 marks an empty slot, so fingerprint
-//     0 is kept in the zero flag. Adding is O(1), which the buckets written
-//     per event and folded into every minute need.
-//   - sorted: the fingerprints in increasing order, exactly sized: half the
-//     memory of a table, for buckets that mostly sit sealed and are merged
-//     into a few times (a day's bucket takes an hour's at a time).
-//
-// The layout changes only cost and memory, never what the set holds. The
-// zero value is an empty table.
+// Layout is how a Uniques keeps its exact fingerprints. It changes what
+// operations cost and how much memory they take, never what is counted.
+type Layout uint8
+
+const (
+	// Hashed keeps them in an open-addressing hash table (linear probing,
+	// a power of two of slots, at most half full): O(1) inserts that drop
+	// repeats at once. The zero value's layout; good for accumulating
+	// unions, as queries do.
+	Hashed Layout = iota
+	// Sorted keeps them in increasing order, exactly sized: half the memory
+	// of a table, for buckets that mostly sit sealed and are merged into a
+	// few times (a day's bucket takes an hour's at a time).
+	Sorted
+	// Appended appends every inserted fingerprint, repeats included, and
+	// drops repeats in batches (sort and compact) when the log reaches
+	// twice the exact limit: an insert is one sequential write, for the
+	// buckets written once per event.
+	Appended
+)
+
+// fpSet is an exact set of 32-bit customer fingerprints in one of the
+// layouts. In a Hashed table 0 marks an empty slot, so fingerprint 0 is
+// kept in the zero flag. The zero value is an empty Hashed set.
 type fpSet struct {
 	slots  []uint32
-	n      int  // fingerprints held (table: zero included)
-	zero   bool // table: fingerprint 0 is held
-	sorted bool
+	n      int  // Hashed: fingerprints held, zero included; else len(slots)
+	zero   bool // Hashed: fingerprint 0 is held
+	layout Layout
 }
 
 const minTable = 16
 
+// len returns the number of fingerprints held; for Appended, the number of
+// entries, repeats included.
 func (s *fpSet) len() int { return s.n }
 
-// has reports whether fp is in the set.
+// has reports whether fp is in a Hashed or Sorted set.
 func (s *fpSet) has(fp uint32) bool {
-	if s.sorted {
+	if s.layout != Hashed {
 		i := search(s.slots, fp)
 		return i < len(s.slots) && s.slots[i] == fp
 	}
@@ -47,9 +60,15 @@ func (s *fpSet) has(fp uint32) bool {
 	return false
 }
 
-// add inserts fp and reports whether it was new.
+// add inserts fp into a Hashed or Sorted set and reports whether it was
+// new; into an Appended one it appends fp and reports true.
 func (s *fpSet) add(fp uint32) bool {
-	if s.sorted {
+	switch s.layout {
+	case Appended:
+		s.slots = append(s.slots, fp)
+		s.n++
+		return true
+	case Sorted:
 		i := search(s.slots, fp)
 		if i < len(s.slots) && s.slots[i] == fp {
 			return false
@@ -102,6 +121,24 @@ func (s *fpSet) grow() {
 	}
 }
 
+// dedupe drops the repeats of an Appended log, leaving it sorted.
+func (s *fpSet) dedupe() {
+	slices.Sort(s.slots)
+	s.slots = slices.Compact(s.slots)
+	s.n = len(s.slots)
+}
+
+// distinct returns the number of distinct fingerprints, without changing s.
+func (s *fpSet) distinct() int {
+	if s.layout != Appended {
+		return s.n
+	}
+	buf := scratch.get()
+	defer scratch.put(buf)
+	*buf = s.appendSorted((*buf)[:0])
+	return len(*buf)
+}
+
 // search returns the index of the first element of the sorted slice that
 // is ≥ fp: slices.BinarySearch without the generic comparison.
 func search(sorted []uint32, fp uint32) int {
@@ -117,21 +154,28 @@ func search(sorted []uint32, fp uint32) int {
 	return lo
 }
 
-// each calls fn for every fingerprint, in no set order.
+// each calls fn for every fingerprint, in no set order; in an Appended log,
+// repeats too.
 func (s *fpSet) each(fn func(uint32)) {
+	if s.layout != Hashed {
+		for _, fp := range s.slots {
+			fn(fp)
+		}
+		return
+	}
 	if s.zero {
 		fn(0)
 	}
 	for _, fp := range s.slots {
-		if fp != 0 || s.sorted {
+		if fp != 0 {
 			fn(fp)
 		}
 	}
 }
 
-// addAll inserts every fingerprint of o into a sorted set.
+// addAll inserts every fingerprint of o into a Sorted set.
 func (s *fpSet) addAll(o *fpSet) {
-	if o.sorted {
+	if o.layout == Sorted {
 		s.slots = mergeSorted(s.slots, o.slots)
 	} else {
 		buf := scratch.get()
@@ -142,15 +186,15 @@ func (s *fpSet) addAll(o *fpSet) {
 	s.n = len(s.slots)
 }
 
-// appendSorted appends the fingerprints to dst in increasing order.
+// appendSorted appends the distinct fingerprints to dst in increasing order.
 func (s *fpSet) appendSorted(dst []uint32) []uint32 {
-	if s.sorted {
+	if s.layout == Sorted {
 		return append(dst, s.slots...)
 	}
 	start := len(dst)
 	s.each(func(fp uint32) { dst = append(dst, fp) })
 	slices.Sort(dst[start:])
-	return dst
+	return slices.Compact(dst)
 }
 
 // mergeSorted returns the sorted union of the sorted, duplicate-free a and
@@ -210,17 +254,16 @@ func unionSize(a, b []uint32) int {
 
 // reset empties the set, keeping its storage.
 func (s *fpSet) reset() {
-	if !s.sorted {
+	if s.layout == Hashed {
 		clear(s.slots)
-	}
-	if s.sorted {
+	} else {
 		s.slots = s.slots[:0]
 	}
 	s.n, s.zero = 0, false
 }
 
 // release empties the set and drops its storage.
-func (s *fpSet) release() { *s = fpSet{sorted: s.sorted} }
+func (s *fpSet) release() { *s = fpSet{layout: s.layout} }
 
 func (s *fpSet) clone() fpSet {
 	c := *s
@@ -230,7 +273,7 @@ func (s *fpSet) clone() fpSet {
 
 func (s *fpSet) bytes() int { return 4 * cap(s.slots) }
 
-// scratch holds buffers for sorting a table's fingerprints.
+// scratch holds buffers for sorting a set's fingerprints.
 var scratch = bufferPool{sync.Pool{New: func() any { b := make([]uint32, 0, 1024); return &b }}}
 
 type bufferPool struct{ p sync.Pool }

@@ -3,7 +3,6 @@ package sketch
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/cespare/xxhash/v2"
@@ -33,14 +32,9 @@ const (
 // two Uniques holding the same customers give the same estimate, however
 // they were filled, merged, reset or decoded.
 //
-// The exact fingerprints live in a hash table (O(1) inserts: the default)
-// or, for a Uniques made with Init(p, true), in a sorted array (half the
-// memory, for buckets that are mostly read). Only cost depends on it.
-//
-// Insert queues fingerprints in a small inline buffer and adds them eight at
-// a time: a bucket's table or registers are rarely in cache when its key's
-// next event comes, and eight independent inserts in a row overlap their
-// cache misses instead of paying them one by one.
+// The exact fingerprints live in a hash table (the default), a sorted array
+// or an append-only log, by the Layout given to Init; only cost and memory
+// depend on it.
 //
 // The zero value is an empty sketch of DefaultPrecision. A Uniques is not
 // safe for concurrent use; Estimate, AppendBinary and being merged into
@@ -48,10 +42,7 @@ const (
 // registers as a spare, so a bucket reused for the next time slot does not
 // allocate again.
 type Uniques struct {
-	// Insert touches only the first 40 bytes: one cache line.
 	p     uint8               // 0 means DefaultPrecision
-	npend uint8               // fingerprints queued in pend
-	pend  [8]uint32           // inserted, not yet added
 	set   fpSet               // the exact fingerprints, while hll == nil
 	hll   *hyperloglog.Sketch // dense, precision p; non-nil once promoted
 	spare *hyperloglog.Sketch // a dense sketch kept by Reset for reuse
@@ -61,24 +52,24 @@ type Uniques struct {
 // used everywhere in cxscore.
 func Hash(customerID string) uint64 { return xxhash.Sum64String(customerID) }
 
-// NewUniques returns an empty sketch of the given precision. It returns an
-// error wrapping ErrPrecision unless MinPrecision ≤ precision ≤ MaxPrecision.
+// NewUniques returns an empty sketch of the given precision, Hashed. It
+// returns an error wrapping ErrPrecision unless MinPrecision ≤ precision ≤
+// MaxPrecision.
 func NewUniques(precision uint8) (*Uniques, error) {
 	u := new(Uniques)
-	if err := u.Init(precision, false); err != nil {
+	if err := u.Init(precision, Hashed); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// Init empties u and sets its precision (see NewUniques) and layout: a
-// compact Uniques keeps exact fingerprints in a sorted array instead of a
-// hash table.
-func (u *Uniques) Init(precision uint8, compact bool) error {
+// Init empties u and sets its precision (see NewUniques) and the layout of
+// its exact fingerprints.
+func (u *Uniques) Init(precision uint8, layout Layout) error {
 	if precision < MinPrecision || precision > MaxPrecision {
 		return fmt.Errorf("%w: %d, want %d-%d", ErrPrecision, precision, MinPrecision, MaxPrecision)
 	}
-	*u = Uniques{p: precision, set: fpSet{sorted: compact}}
+	*u = Uniques{p: precision, set: fpSet{layout: layout}}
 	return nil
 }
 
@@ -97,7 +88,7 @@ func (u *Uniques) exactLimit() int { return 1 << u.Precision() / 8 }
 // Bytes returns about how much memory u holds: its fingerprints' storage,
 // its registers once promoted, and a spare sketch kept by Reset.
 func (u *Uniques) Bytes() int {
-	n := 88 + u.set.bytes()
+	n := 56 + u.set.bytes()
 	if u.hll != nil {
 		n += 64 + 1<<u.Precision()
 	}
@@ -108,57 +99,27 @@ func (u *Uniques) Bytes() int {
 }
 
 // Exact reports whether u counts exactly: it holds at most its limit of
-// customers and was never promoted.
-func (u *Uniques) Exact() bool {
-	return u.hll == nil && u.set.len()+u.newPending() <= u.exactLimit()
-}
+// customers.
+func (u *Uniques) Exact() bool { return u.hll == nil && u.set.distinct() <= u.exactLimit() }
 
 // IsZero reports whether u is empty.
-func (u *Uniques) IsZero() bool { return u.hll == nil && u.set.len() == 0 && u.npend == 0 }
+func (u *Uniques) IsZero() bool { return u.hll == nil && u.set.len() == 0 }
 
 // Insert adds a customer by the 64-bit hash of its id (see Hash). Only the
 // upper 32 bits are kept, as the customer's fingerprint.
-func (u *Uniques) Insert(hash uint64) {
-	u.pend[u.npend] = uint32(hash >> 32)
-	if u.npend++; int(u.npend) == len(u.pend) {
-		u.flush()
-	}
-}
-
-// flush adds the queued fingerprints.
-func (u *Uniques) flush() {
-	n := u.npend
-	u.npend = 0
-	for _, fp := range u.pend[:n] {
-		u.insert(fp)
-	}
-}
-
-// newPending counts the queued fingerprints an exact u does not hold yet,
-// without changing u.
-func (u *Uniques) newPending() int {
-	n := 0
-	for i, fp := range u.pend[:u.npend] {
-		if !u.set.has(fp) && !slices.Contains(u.pend[:i], fp) {
-			n++
-		}
-	}
-	return n
-}
-
-// each calls fn for every fingerprint of an exact u, queued ones included
-// (which may repeat), without changing u.
-func (u *Uniques) each(fn func(uint32)) {
-	u.set.each(fn)
-	for _, fp := range u.pend[:u.npend] {
-		fn(fp)
-	}
-}
+func (u *Uniques) Insert(hash uint64) { u.insert(uint32(hash >> 32)) }
 
 func (u *Uniques) insert(fp uint32) {
 	switch {
 	case u.hll != nil:
 		u.hll.InsertHash(expand(fp))
+	case u.set.layout == Appended:
+		if u.set.add(fp); u.set.len() >= 2*u.exactLimit() {
+			u.set.dedupe()
+			if u.set.len() > u.exactLimit() {
+				u.promote()
+			}
+		}
 	case u.set.len() < u.exactLimit():
 		u.set.add(fp)
 	case !u.set.has(fp): // one more than the limit: promote, never grow the table past it
@@ -168,8 +129,8 @@ func (u *Uniques) insert(fp uint32) {
 }
 
 // promote moves the exact fingerprints into a dense sketch: the spare, or a
-// new one. A table keeps its storage for the next time slot; a sorted array
-// is dropped.
+// new one. A table or log keeps its storage for the next time slot; a
+// sorted array is dropped.
 func (u *Uniques) promote() {
 	sk := u.spare
 	if sk != nil {
@@ -181,13 +142,24 @@ func (u *Uniques) promote() {
 			panic(err) // Init validated the precision
 		}
 	}
-	u.set.each(func(fp uint32) { sk.InsertHash(expand(fp)) }) // callers flushed u
+	u.set.each(func(fp uint32) { sk.InsertHash(expand(fp)) })
 	u.hll = sk
-	if u.set.sorted {
+	if u.set.layout == Sorted {
 		u.set.release()
 	} else {
 		u.set.reset()
 	}
+}
+
+// promoted returns a copy of u promoted, if it holds more than its limit
+// of customers in a log not yet deduplicated; else u itself.
+func (u *Uniques) promoted() *Uniques {
+	if u.hll != nil || u.set.layout != Appended || u.set.distinct() <= u.exactLimit() {
+		return u
+	}
+	c := u.Clone()
+	c.promote()
+	return c
 }
 
 // Merge adds o's customers to u; o is only read. It returns an error
@@ -199,25 +171,19 @@ func (u *Uniques) Merge(o *Uniques) error {
 	if u.Precision() != o.Precision() {
 		return fmt.Errorf("%w: cannot merge precision %d into %d", ErrPrecision, o.Precision(), u.Precision())
 	}
-	u.flush()
 	switch {
 	case o.hll != nil:
 		if u.hll == nil {
 			u.promote()
 		}
-		if err := u.hll.Merge(o.hll); err != nil {
-			return err
-		}
-		for _, fp := range o.pend[:o.npend] {
-			u.insert(fp)
-		}
-	case u.hll != nil || !u.set.sorted || o.npend > 0:
-		o.each(u.insert)
-	default:
+		return u.hll.Merge(o.hll)
+	case u.hll == nil && u.set.layout == Sorted:
 		u.set.addAll(&o.set)
 		if u.set.len() > u.exactLimit() {
 			u.promote()
 		}
+	default:
+		o.set.each(u.insert)
 	}
 	return nil
 }
@@ -225,7 +191,6 @@ func (u *Uniques) Merge(o *Uniques) error {
 // Reset empties u, back to the exact form, keeping its storage; a dense
 // sketch is kept as spare.
 func (u *Uniques) Reset() {
-	u.npend = 0
 	if u.hll != nil {
 		u.spare, u.hll = u.hll, nil
 	}
@@ -234,7 +199,7 @@ func (u *Uniques) Reset() {
 
 // Clone returns a deep copy of u (without its spare).
 func (u *Uniques) Clone() *Uniques {
-	c := &Uniques{p: u.p, set: u.set.clone(), npend: u.npend, pend: u.pend}
+	c := &Uniques{p: u.p, set: u.set.clone()}
 	if u.hll != nil {
 		c.hll = u.hll.Clone()
 	}
@@ -245,25 +210,13 @@ func (u *Uniques) Clone() *Uniques {
 // fingerprint collisions) while u is exact, the HyperLogLog estimate after.
 // It does not modify u.
 func (u *Uniques) Estimate() uint64 {
-	if u.npend > 0 {
-		if u.hll == nil {
-			if n := u.set.len() + u.newPending(); n <= u.exactLimit() {
-				return uint64(n)
-			}
-		}
-		return u.flushed().Estimate() // rare: queued customers that promote u
+	if v := u.promoted(); v != u {
+		return v.Estimate() // rare: a log holding more than the limit, not yet deduplicated
 	}
 	if u.hll == nil {
-		return uint64(u.set.len())
+		return uint64(u.set.distinct())
 	}
 	return estimateDense(u.hll, u.Precision())
-}
-
-// flushed returns a copy of u with its queue added.
-func (u *Uniques) flushed() *Uniques {
-	c := u.Clone()
-	c.flush()
-	return c
 }
 
 // expand turns a 32-bit fingerprint into the 64-bit hash the HyperLogLog
@@ -294,15 +247,15 @@ const (
 // successive sorted values) or axiomhq's dense encoding (a uvarint length,
 // then its bytes).
 func (u *Uniques) AppendBinary(b []byte) ([]byte, error) {
-	if u.npend > 0 {
-		return u.flushed().AppendBinary(b)
+	if v := u.promoted(); v != u {
+		return v.AppendBinary(b)
 	}
 	if u.hll == nil {
 		b = append(b, formExact, u.Precision())
-		b = binary.AppendUvarint(b, uint64(u.set.len()))
 		buf := scratch.get()
 		*buf = u.set.appendSorted((*buf)[:0])
 		defer scratch.put(buf)
+		b = binary.AppendUvarint(b, uint64(len(*buf)))
 		var prev uint32
 		for i, fp := range *buf {
 			gap := fp - prev
@@ -331,7 +284,7 @@ func (u *Uniques) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: %d bytes, want at least 2", ErrCorrupt, len(data))
 	}
 	var v Uniques
-	if err := v.Init(data[1], u.set.sorted); err != nil {
+	if err := v.Init(data[1], u.set.layout); err != nil {
 		return err
 	}
 	rest := data[2:]
@@ -368,12 +321,12 @@ func (u *Uniques) UnmarshalBinary(data []byte) error {
 			}
 			fps = append(fps, uint32(prev))
 		}
-		if v.set.sorted {
-			v.set.slots, v.set.n = fps, len(fps)
-		} else {
+		if v.set.layout == Hashed {
 			for _, fp := range fps {
 				v.set.add(fp)
 			}
+		} else {
+			v.set.slots, v.set.n = fps, len(fps)
 		}
 	case formDense:
 		n, err := next("length")

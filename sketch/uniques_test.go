@@ -20,9 +20,9 @@ func distinct(seed, n int) []uint64 {
 }
 
 func TestUniquesExactBelowLimit(t *testing.T) {
-	for _, compact := range []bool{false, true} {
+	for _, layout := range []Layout{Hashed, Sorted, Appended} {
 		u, _ := NewUniques(DefaultPrecision)
-		u.Init(DefaultPrecision, compact)
+		u.Init(DefaultPrecision, layout)
 		exactUpToLimit(t, u)
 	}
 }
@@ -86,7 +86,7 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 		ids := rapid.SliceOfN(rapid.IntRange(0, 3000), 0, 3000).Draw(t, "customers")
 		layout := func(label string) *Uniques {
 			u := new(Uniques)
-			u.Init(p, rapid.Bool().Draw(t, label))
+			u.Init(p, Layout(rapid.IntRange(0, 2).Draw(t, label)))
 			return u
 		}
 		whole := layout("whole compact")
@@ -193,7 +193,7 @@ func TestUniquesBinaryRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v Uniques
-		v.Init(DefaultPrecision, rapid.Bool().Draw(t, "decode compact")) // the layout is kept, the content replaced
+		v.Init(DefaultPrecision, Layout(rapid.IntRange(0, 2).Draw(t, "decode layout"))) // the layout is kept, the content replaced
 		if err := v.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
 		}
@@ -246,37 +246,41 @@ func FuzzUniquesUnmarshal(f *testing.F) {
 	})
 }
 
-// Queued inserts are part of what a Uniques holds, and reading it (Estimate,
-// AppendBinary, being merged) does not flush the queue.
-func TestUniquesQueueIsReadOnly(t *testing.T) {
-	for _, n := range []int{3, 510, 515, 2000} {
+// An Appended log with more than the limit of customers, not yet
+// deduplicated, reads as the promoted sketch it stands for, and reading it
+// (Estimate, AppendBinary, being merged) does not change it.
+func TestUniquesAppendedReadsAsItsSet(t *testing.T) {
+	for _, n := range []int{3, 510, 515, 900, 2000} {
 		var u Uniques
+		u.Init(DefaultPrecision, Appended)
 		hs := distinct(9, n)
 		for _, h := range hs {
 			u.Insert(h)
 		}
-		u.Insert(hs[0]) // a repeat, queued
-		queued := u.npend
+		u.Insert(hs[0]) // a repeat
+		entries := u.set.len()
 		var whole Uniques
 		for _, h := range hs {
 			whole.Insert(h)
 		}
-		whole.flush()
 		if got, want := u.Estimate(), whole.Estimate(); got != want {
 			t.Errorf("%d customers: Estimate got %d, want %d", n, got, want)
+		}
+		if got, want := u.Exact(), whole.Exact(); got != want {
+			t.Errorf("%d customers: Exact got %v, want %v", n, got, want)
 		}
 		enc, _ := u.MarshalBinary()
 		wantEnc, _ := whole.MarshalBinary()
 		if string(enc) != string(wantEnc) {
-			t.Errorf("%d customers: encoding differs from the flushed sketch's", n)
+			t.Errorf("%d customers: encoding differs from a Hashed sketch's", n)
 		}
 		var into Uniques
 		into.Merge(&u)
 		if got, want := into.Estimate(), whole.Estimate(); got != want || into.Exact() != whole.Exact() {
 			t.Errorf("%d customers: merged got %d (exact %v), want %d (exact %v)", n, got, into.Exact(), want, whole.Exact())
 		}
-		if u.npend != queued {
-			t.Errorf("%d customers: reading u flushed its queue (%d queued, want %d)", n, u.npend, queued)
+		if u.set.len() != entries {
+			t.Errorf("%d customers: reading the log changed it (%d entries, want %d)", n, u.set.len(), entries)
 		}
 	}
 }
