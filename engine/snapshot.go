@@ -293,7 +293,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 				return nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision, sketch.Hashed)
+			b := newBucket(e.set.precision, sketch.Sorted) // as encoded: merges into sorted buckets stay linear
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {
