@@ -190,20 +190,6 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// buildSidecar builds the sidecar binary into a temporary folder.
-func buildSidecar(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the sidecar with")
-	}
-	bin := filepath.Join(t.TempDir(), "sidecar")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // newBrowser starts headless Chromium with the flags this machine's closed
 // network needs (no background requests, no QUIC, no component updates),
 // in a fresh profile, and returns a context that has started it.

@@ -45,7 +45,7 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and restarts the sidecar; about 10 s")
 	}
-	bin := buildCrashSidecar(t)
+	bin := buildSidecar(t)
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CXSCORE_CRASH_SEED"); s != "" {
 		var err error
@@ -173,21 +173,6 @@ func writing(dir string) bool {
 		}
 	}
 	return false
-}
-
-// buildCrashSidecar builds the sidecar's binary into a temporary folder. (The
-// dashboard's browser test has its own twin, buildSidecar.)
-func buildCrashSidecar(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the sidecar with")
-	}
-	bin := filepath.Join(t.TempDir(), "sidecar")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // crashKeys are the keys of the crash test's events.

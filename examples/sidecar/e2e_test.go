@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -32,14 +31,7 @@ func TestEndToEnd(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("stops the sidecar with SIGTERM")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the sidecar with")
-	}
-	bin := filepath.Join(t.TempDir(), "sidecar")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildSidecar(t)
 	sc := startSidecar(t, bin, "-addr", "127.0.0.1:0", "-max-keys", "10", "-metrics-windows", "1h,24h")
 
 	m := &e2eModel{maxKeys: 10, keys: map[[2]string]bool{}, rng: rand.New(rand.NewPCG(1, 2))}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +145,18 @@ func event(segment, touchpoint, metric string, score int, customer string, at ti
 		panic(err)
 	}
 	return string(b)
+}
+
+// buildSidecar builds the sidecar binary into a temporary folder.
+func buildSidecar(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the sidecar with")
+	}
+	bin := filepath.Join(t.TempDir(), "sidecar")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
