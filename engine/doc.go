@@ -62,8 +62,8 @@
 // so that cores recording the same hot key do not contend: Record of an
 // existing key at a time whose bucket is open takes one uncontended lock,
 // does not allocate, and costs a few tens of nanoseconds (see bench/ for
-// measured figures). Opening a new bucket folds the closed ones into the
-// next tier, once per key per minute per lane.
+// measured figures). A key folds its minutes into their hour once the hour
+// has ended, and its hours into their day once the day has.
 //
 // Queries never hold a lock for more than one bucket's merge. Results for
 // sealed time (before the current minute) are cached (Config.CacheBytes,

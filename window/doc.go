@@ -17,10 +17,10 @@
 //
 // A Series keeps one key's buckets in every tier. A write touches only the
 // finest bucket of its time, on one of several lanes (one per core, so that
-// cores do not share cache lines). When a lane opens a new bucket, every
-// closed finest bucket is folded into the next tier, and closed buckets of
-// that tier into the one after: one write per event, coarse tiers built a
-// bucket at a time. Events that arrive after their bucket was folded (late
+// cores do not share cache lines). When a lane opens a bucket in a new hour
+// (a new bucket of the next tier), the finest buckets of the ended hour are
+// folded into it, and when a day ends, its hours into the day: one write per
+// event, coarse tiers built a whole bucket at a time, while it is in cache. Events that arrive after their bucket was folded (late
 // events) land in their own bucket, and in the coarser tiers directly, as
 // long as a tier still retains them. Rotation is lazy: a ring index is
 // reused when a newer slot claims it; no goroutine ticks, and after an idle

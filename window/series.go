@@ -15,10 +15,11 @@ type Bucket[B any] interface {
 //
 // Writes go to the finest tier only, split over lanes: each lane is a ring
 // of finest-tier buckets with its own lock, so writers on different cores
-// (each with its own lane) never share a cache line. When a lane opens a new
-// bucket it folds its closed buckets into the next tier, and that tier folds
-// its closed buckets into the one after, so each event is written once and
-// coarse tiers are built a bucket at a time. An event that arrives after its
+// (each with its own lane) never share a cache line. When a lane opens a
+// bucket whose next-tier bucket (its hour) is new, every lane's buckets of
+// the ended hour are folded into the next tier, and that tier folds its
+// ended buckets into the one after the same way, so each event is written
+// once and coarse tiers are built a whole bucket at a time. An event that arrives after its
 // bucket was folded (a late event) is also added to the coarser tiers
 // directly. Rotation is lazy: a ring index is reused when a newer slot
 // claims it, after its bucket was folded; no goroutine ticks.
