@@ -85,7 +85,7 @@ func TestNewServerChecks(t *testing.T) {
 		o    Options
 		err  string
 	}{
-		{"window beyond retention", Options{MetricsWindows: []Window{{"40d", 40 * 24 * time.Hour}}}, "metrics window 40d: window: unanswerable window"},
+		{"window beyond retention", Options{MetricsWindows: []Window{{"40d", 40 * 24 * time.Hour}}}, "metrics window 40d: window cannot be answered"},
 		{"token with a space", Options{Token: "a b"}, "white space"},
 		{"negative body limit", Options{MaxBodyBytes: -1}, "max body bytes -1"},
 	}
