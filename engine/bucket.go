@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync/atomic"
+
 	"github.com/cxscore/cxscore/internal/timeline"
 	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/sketch"
@@ -43,6 +45,6 @@ func (b *bucket) bytes() int { return 8*23 + b.uniq.Bytes() }
 type series struct {
 	key  Key
 	hash uint64
-	next *series // another key with the same hash
+	next atomic.Pointer[series] // another key with the same hash
 	data timeline.Series[bucket, *bucket]
 }

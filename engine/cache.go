@@ -157,6 +157,14 @@ func (c *resultCache) set(id *entryID, b *bucket) *entry {
 	return en
 }
 
+// wait applies the sets still buffered (ristretto applies them
+// asynchronously), for tests that need a hit.
+func (c *resultCache) wait() {
+	if c != nil {
+		c.c.Wait()
+	}
+}
+
 func (c *resultCache) close() {
 	if c != nil {
 		c.c.Close()

@@ -25,8 +25,18 @@ type Config struct {
 	MaxFuture time.Duration
 	// MaxKeys bounds the number of segment × touchpoint keys, so that a flood
 	// of junk labels cannot take the host's memory; an event that would
-	// create one more is rejected with ErrTooManyKeys. Zero: 10,000.
+	// create one more is rejected with ErrTooManyKeys, or recorded into the
+	// Overflow key. Keys whose buckets have all aged out are dropped and do
+	// not count. Zero: 10,000.
 	MaxKeys int
+	// Overflow is the key that events of new keys are recorded into once
+	// MaxKeys keys exist, such as {"_other", "_other"}: scores stay complete,
+	// legitimate keys keep being recorded, and memory stays bounded whatever
+	// labels arrive. It does not count towards MaxKeys; Stats.Overflowed
+	// counts the events it took in. Zero: none, such events are rejected
+	// with ErrTooManyKeys. Its labels must be valid segment and touchpoint
+	// names.
+	Overflow Key
 	// Precision of the unique-customer sketches, sketch.MinPrecision to
 	// sketch.MaxPrecision: 2^p registers, standard error 1.04/√(2^p). Zero:
 	// 12 (1.6%, 4 KiB per busy bucket).
@@ -51,11 +61,14 @@ type Config struct {
 type settings struct {
 	layout     *timeline.Layout
 	maxKeys    int
+	overflow   Key
 	precision  uint8
 	cacheBytes int64
 	lanes      int
 	clock      window.Clock
-	coarse     bool // clock is the system clock, read now and then
+	// sampleEvery: Record reads the clock on one event in sampleEvery (see
+	// clockSample). 64 for the system clock; 1, every event, for any other.
+	sampleEvery uint32
 }
 
 func (c Config) settings() (settings, error) {
@@ -81,6 +94,15 @@ func (c Config) settings() (settings, error) {
 	case s.maxKeys < 0:
 		return s, fmt.Errorf("%w: MaxKeys %d, want > 0", ErrConfig, s.maxKeys)
 	}
+	if o := c.Overflow; o != (Key{}) {
+		if err := checkLabel(ErrConfig, "Overflow segment", o.Segment); err != nil {
+			return s, err
+		}
+		if err := checkLabel(ErrConfig, "Overflow touchpoint", o.Touchpoint); err != nil {
+			return s, err
+		}
+		s.overflow = o
+	}
 	if s.precision == 0 {
 		s.precision = sketch.DefaultPrecision
 	}
@@ -97,8 +119,9 @@ func (c Config) settings() (settings, error) {
 		return s, fmt.Errorf("%w: Lanes %d, want 1-64", ErrConfig, s.lanes)
 	}
 	s.lanes = min(s.lanes, 64)
+	s.sampleEvery = 1
 	if s.clock == nil {
-		s.clock, s.coarse = window.SystemClock{}, true
+		s.clock, s.sampleEvery = window.SystemClock{}, 64
 	}
 	return s, nil
 }

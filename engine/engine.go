@@ -20,7 +20,8 @@ type Engine struct {
 	keys     keyTable
 	versions *versions
 	cache    *resultCache
-	writers  sync.Pool // *writer, one per P in practice
+	keyCache keyCache
+	writers  sync.Pool // *writer: placement hints, see writer
 	lanes    atomic.Uint32
 	scratch  sync.Pool // *bucket for query accumulators
 	closed   atomic.Bool
@@ -64,23 +65,16 @@ func (e *Engine) Now() time.Time { return e.set.clock.Now() }
 // lock and does not allocate.
 func (e *Engine) Record(ev Event) error {
 	w := e.writers.Get().(*writer)
-	w.events++
-	if !e.set.coarse || w.events%64 == 1 {
-		w.readClock(e)
-	}
-	t := w.now
-	if ev.Time.IsZero() {
-		if e.set.coarse {
-			w.readClock(e) // "now" means now, not the last reading
-			t = w.now
-		}
-	} else {
+	hasTime := !ev.Time.IsZero()
+	var t int64
+	if hasTime {
 		t = ev.Time.UnixNano()
-		if t > w.now+int64(e.layout.Future()) && e.set.coarse {
-			w.readClock(e) // maybe the clock has moved on
-		}
 	}
-	err := e.record(w, w.now, w.oldest, t, &ev)
+	w.clock.sample(e.set.clock, e.set.sampleEvery, e, t, hasTime)
+	if !hasTime {
+		t = w.clock.now
+	}
+	err := e.record(w, w.clock.now, w.clock.oldest, t, &ev)
 	e.writers.Put(w)
 	return err
 }
@@ -140,33 +134,44 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 	if t < oldest || t > now+int64(e.layout.Future()) {
 		return e.layout.Check(now, t)
 	}
-	c, hit := w.cachedKey(ev)
-	s := c.s
-	if !hit {
-		var err error
-		if s, err = e.keys.getOrCreate(ev.Segment, ev.Touchpoint, e.set.maxKeys, e.newSeries); err != nil {
-			return err
+	s := e.keyCache.get(ev.Segment, ev.Touchpoint)
+	for {
+		if s == nil {
+			var err error
+			if s, err = e.lookup(ev.Segment, ev.Touchpoint, now); err != nil {
+				return err
+			}
 		}
-		c.remember(ev, s)
-	}
-	m, score := ev.Metric, ev.Score
-	var contended bool
-	if ev.CustomerID == "" {
-		contended = s.data.Add(w.lane, now, t, func(b *bucket) { b.hist.Add(m, score) })
-	} else {
-		customer := xxhash.Sum64String(ev.CustomerID)
-		contended = s.data.Add(w.lane, now, t, func(b *bucket) {
-			b.hist.Add(m, score)
-			b.uniq.Insert(customer)
-		})
-	}
-	if contended {
-		// Another core writes this lane (two writers were given the same
-		// one, or the scheduler moved them): try the next lane from now on.
-		w.lane++
+		contended, ok := e.write(s, w.lane, now, t, ev)
+		if contended {
+			// Another core writes this lane (two writers were given the same
+			// one, or the scheduler moved them): try the next lane from now on.
+			w.lane++
+		}
+		if ok {
+			break
+		}
+		s = nil // the key was deleted or expired meanwhile: record into its successor
 	}
 	e.versions.wrote(e.layout, t)
+	if now >= e.keys.nextSweep.Load() {
+		e.maybeSweep(now)
+	}
 	return nil
+}
+
+// write adds ev at time t to s's bucket on lane. ok is false if s was
+// retired, and then nothing was written.
+func (e *Engine) write(s *series, lane int, now, t int64, ev *Event) (contended, ok bool) {
+	m, score := ev.Metric, ev.Score
+	if ev.CustomerID == "" {
+		return s.data.Add(lane, now, t, func(b *bucket) { b.hist.Add(m, score) })
+	}
+	customer := xxhash.Sum64String(ev.CustomerID)
+	return s.data.Add(lane, now, t, func(b *bucket) {
+		b.hist.Add(m, score)
+		b.uniq.Insert(customer)
+	})
 }
 
 func (e *Engine) newSeries(k Key, h uint64) *series {
@@ -185,19 +190,22 @@ func (e *Engine) newSeries(k Key, h uint64) *series {
 	return s
 }
 
-// Keys appends every segment × touchpoint the engine has seen to dst,
-// sorted, and returns it.
+// Keys appends every segment × touchpoint the engine holds to dst, sorted,
+// and returns it.
 func (e *Engine) Keys(dst []Key) []Key { return e.keys.keys(dst) }
 
 // Stats describes an engine's size.
 type Stats struct {
-	Keys    int // segment × touchpoint keys
+	Keys    int // segment × touchpoint keys, the overflow key included
 	Buckets int // time buckets held in memory, over all keys and tiers
+	// Overflowed counts the events recorded into Config.Overflow because
+	// their own key would have exceeded MaxKeys.
+	Overflowed int64
 }
 
 // Stats returns the engine's size. It takes each key's locks in turn.
 func (e *Engine) Stats() Stats {
-	var s Stats
+	s := Stats{Overflowed: e.keys.overflows.Load()}
 	for _, se := range e.keys.series() {
 		s.Keys++
 		s.Buckets += se.data.Buckets()

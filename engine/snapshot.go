@@ -192,7 +192,7 @@ func (e *Engine) MergeSnapshot(r io.Reader) error {
 	for i, s := range staged {
 		keys[i] = s.key
 	}
-	series, err := e.keys.getOrCreateAll(keys, e.set.maxKeys, e.newSeries)
+	series, err := e.getOrCreateAll(keys)
 	if err != nil {
 		return err
 	}

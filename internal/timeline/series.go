@@ -1,6 +1,10 @@
 package timeline
 
-import "sync"
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
 
 // Bucket is the constraint on what a Series keeps per time slot: a pointer
 // to B that can be emptied and can absorb another bucket.
@@ -33,9 +37,10 @@ type Series[B any, PB Bucket[B]] struct {
 	layout    *Layout
 	newBucket func(tier int) PB
 
-	mu     sync.Mutex    // guards coarse; taken before any lane's lock
-	coarse []ring[B, PB] // tiers 1 and up: coarse[k-1] is tier k
-	lanes  []lane[B, PB] // tier 0
+	mu      sync.Mutex    // guards coarse; taken before any lane's lock
+	coarse  []ring[B, PB] // tiers 1 and up: coarse[k-1] is tier k
+	lanes   []lane[B, PB] // tier 0
+	retired atomic.Bool   // set under every lock: Add writes nothing any more
 }
 
 type lane[B any, PB Bucket[B]] struct {
@@ -74,25 +79,35 @@ func (s *Series[B, PB]) Lanes() int { return len(s.lanes) }
 // s.layout.Check(now, t). write runs under a lock and must not call back
 // into s. In the common case, a bucket that is open already, Add takes
 // only the lane's lock. It reports whether another writer held that lock:
-// a caller that keeps meeting one on its lane should move to another.
-func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) (contended bool) {
+// a caller that keeps meeting one on its lane should move to another. It
+// writes nothing and returns ok == false once the series is retired.
+func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) (contended, ok bool) {
 	l := &s.lanes[uint(ln)%uint(len(s.lanes))]
 	slot := s.layout.Slot(0, t)
 	if !l.mu.TryLock() {
 		contended = true
 		l.mu.Lock()
 	}
+	if s.retired.Load() {
+		l.mu.Unlock()
+		return contended, false
+	}
 	if slot >= l.ring.folded {
 		if b := l.ring.get(slot); b != nil {
 			write(b)
 			l.mu.Unlock()
-			return contended
+			return contended, true
 		}
 	}
 	l.mu.Unlock()
 
 	s.mu.Lock()
 	l.mu.Lock()
+	if s.retired.Load() {
+		l.mu.Unlock()
+		s.mu.Unlock()
+		return contended, false
+	}
 	if slot >= l.ring.folded {
 		write(s.claimFine(l, slot, now))
 	} else {
@@ -110,7 +125,36 @@ func (s *Series[B, PB]) Add(ln int, now, t int64, write func(PB)) (contended boo
 	}
 	l.mu.Unlock()
 	s.mu.Unlock()
-	return contended
+	return contended, true
+}
+
+// Retire makes every later Add write nothing and report so, if the series
+// holds no event at or after time idleBefore in any tier (math.MaxInt64:
+// whatever it holds), and reports whether it did. A caller drops a retired
+// series from its index and sends writers that find it to a new one: a
+// write either lands before Retire, and keeps the series, or finds it
+// retired, so none is lost.
+func (s *Series[B, PB]) Retire(idleBefore int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.lanes {
+		s.lanes[i].mu.Lock()
+		defer s.lanes[i].mu.Unlock()
+	}
+	if idleBefore != math.MaxInt64 {
+		for i := range s.lanes {
+			if r := &s.lanes[i].ring; r.newest != noSlot && s.layout.Start(0, r.newest+1) > idleBefore {
+				return false
+			}
+		}
+		for k := range s.coarse {
+			if r := &s.coarse[k]; r.newest != noSlot && s.layout.Start(k+1, r.newest+1) > idleBefore {
+				return false
+			}
+		}
+	}
+	s.retired.Store(true)
+	return true
 }
 
 // claimFine returns lane l's bucket for slot ≥ l.ring.folded, claiming and
@@ -282,3 +326,6 @@ func (s *Series[B, PB]) Buckets() int {
 	}
 	return n
 }
+
+// Retired reports whether Retire retired the series.
+func (s *Series[B, PB]) Retired() bool { return s.retired.Load() }

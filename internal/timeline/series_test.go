@@ -3,6 +3,7 @@ package timeline
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -248,4 +249,55 @@ func (s *Series[B, PB]) debugCounts() string {
 		out += fmt.Sprintf("tier%d=%d(spare %d) ", i+1, s.coarse[i].count(), len(s.coarse[i].spare))
 	}
 	return out
+}
+
+// Retire against concurrent writers: every Add either wrote, before the
+// series was retired, or reports that it did not; none is lost half-way.
+func TestRetireLosesNoWrite(t *testing.T) {
+	l, _ := NewLayout(window.DefaultTiers(), time.Minute)
+	for round := range 20 {
+		s := NewSeries[tb, *tb](l, 2, newTB)
+		now := int64(time.Hour) * 500_000
+		var wg sync.WaitGroup
+		var written [4]int64
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 500 {
+					if _, ok := s.Add(w, now, now-int64(i%90)*int64(time.Minute), func(b *tb) { b.n++; b.sum++ }); ok {
+						written[w]++
+					}
+				}
+			}()
+		}
+		if round%2 == 0 {
+			s.Retire(math.MaxInt64)
+		}
+		wg.Wait()
+		s.Retire(math.MaxInt64)
+		var got tb
+		for slot := l.Slot(0, now) - 100; slot <= l.Slot(0, now); slot++ {
+			s.Collect(Unit{Tier: 0, Slot: slot}, &got)
+		}
+		if want := written[0] + written[1] + written[2] + written[3]; got.n != want {
+			t.Fatalf("round %d: series holds %d events, writers were told %d were written", round, got.n, want)
+		}
+		if _, ok := s.Add(0, now, now, func(b *tb) { b.n++ }); ok {
+			t.Fatal("Add to a retired series reported ok")
+		}
+	}
+}
+
+func TestRetireOnlyIdle(t *testing.T) {
+	l, _ := NewLayout(window.DefaultTiers(), time.Minute)
+	s := NewSeries[tb, *tb](l, 1, newTB)
+	now := int64(time.Hour) * 500_000
+	s.Add(0, now, now-int64(time.Hour), func(b *tb) { b.n++ })
+	if s.Retire(now - 2*int64(time.Hour)) {
+		t.Fatal("retired a series holding an event after the bound")
+	}
+	if !s.Retire(now + int64(time.Hour)) {
+		t.Fatal("did not retire a series whose events are all before the bound")
+	}
 }
