@@ -1,90 +1,130 @@
-package main
+package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/server/internal/windowtext"
 )
 
-// scores is the JSON of an engine.Result: the answer to GET /v1/scores and
+// Scores is the JSON of an engine.Result: the answer to GET /v1/scores and
 // each point of GET /v1/trend. A score, margin of error or interval that
 // does not exist (no responses; for the CES margin, fewer than two) is
 // null, never 0.
-type scores struct {
+type Scores struct {
 	Segment         string     `json:"segment"`
 	Touchpoint      string     `json:"touchpoint"`
 	Window          string     `json:"window"`
 	From            time.Time  `json:"from"`
 	To              time.Time  `json:"to"`
 	UniqueCustomers uint64     `json:"unique_customers"`
-	CSAT            csatScores `json:"csat"`
-	CES             cesScores  `json:"ces"`
-	NPS             npsScores  `json:"nps"`
+	CSAT            CSATScores `json:"csat"`
+	CES             CESScores  `json:"ces"`
+	NPS             NPSScores  `json:"nps"`
 }
 
-type csatScores struct {
+// CSATScores is the CSAT part of Scores: Score is the percentage of
+// responses scoring 4 or 5.
+type CSATScores struct {
 	Responses     uint64       `json:"responses"`
 	Score         *float64     `json:"score"`
 	MarginOfError *float64     `json:"margin_of_error"`
-	Interval      *interval    `json:"interval"`
-	Distribution  distribution `json:"distribution"`
+	Interval      *Interval    `json:"interval"`
+	Distribution  Distribution `json:"distribution"`
 }
 
-type cesScores struct {
+// CESScores is the CES part of Scores: Score is the mean, EasyShare the
+// share of responses scoring 5-7.
+type CESScores struct {
 	Responses     uint64       `json:"responses"`
 	Score         *float64     `json:"score"`
 	EasyShare     *float64     `json:"easy_share"`
 	MarginOfError *float64     `json:"margin_of_error"`
-	Interval      *interval    `json:"interval"`
-	Distribution  distribution `json:"distribution"`
+	Interval      *Interval    `json:"interval"`
+	Distribution  Distribution `json:"distribution"`
 }
 
-type npsScores struct {
+// NPSScores is the NPS part of Scores: Score is the percentage of
+// promoters (9-10) minus that of detractors (0-6).
+type NPSScores struct {
 	Responses     uint64       `json:"responses"`
 	Score         *float64     `json:"score"`
 	Promoters     uint64       `json:"promoters"`
 	Passives      uint64       `json:"passives"`
 	Detractors    uint64       `json:"detractors"`
 	MarginOfError *float64     `json:"margin_of_error"`
-	Interval      *interval    `json:"interval"`
-	Distribution  distribution `json:"distribution"`
+	Interval      *Interval    `json:"interval"`
+	Distribution  Distribution `json:"distribution"`
 }
 
-// interval is a 95% confidence interval of a score, in its units: for
+// Interval is a 95% confidence interval of a score, in its units: for
 // CSAT the Wilson interval, for CES the mean ± margin, for NPS the
 // adjusted-Wald interval (centred on the adjusted score, so not always
 // score ± margin), each clipped to the scale.
-type interval struct {
+type Interval struct {
 	Low  float64 `json:"low"`
 	High float64 `json:"high"`
 }
 
-// distribution is the number of responses per score, written as a JSON
-// object in score order: {"1":3,"2":4,...}.
-type distribution struct {
-	lowest int
-	counts []uint64
+// Distribution is the number of responses per score, Counts[i] being
+// those of score Lowest+i. It is written as a JSON object in score order,
+// {"1":3,"2":4,...}, and read back from one in any order.
+type Distribution struct {
+	Lowest int
+	Counts []uint64
 }
 
-func (d distribution) MarshalJSON() ([]byte, error) {
-	b := append(make([]byte, 0, 16*len(d.counts)), '{')
-	for i, c := range d.counts {
+// MarshalJSON implements json.Marshaler.
+func (d Distribution) MarshalJSON() ([]byte, error) {
+	b := append(make([]byte, 0, 16*len(d.Counts)), '{')
+	for i, c := range d.Counts {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		b = strconv.AppendInt(b, int64(d.lowest+i), 10)
+		b = strconv.AppendInt(b, int64(d.Lowest+i), 10)
 		b = append(b, '"', ':')
 		b = strconv.AppendUint(b, c, 10)
 	}
 	return append(b, '}'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: the scores must be integers
+// forming one run, such as 0 to 10.
+func (d *Distribution) UnmarshalJSON(b []byte) error {
+	var m map[string]uint64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*d = Distribution{}
+	if len(m) == 0 {
+		return nil
+	}
+	lo, hi := math.MaxInt, math.MinInt
+	for k := range m {
+		n, err := strconv.Atoi(k)
+		if err != nil {
+			return fmt.Errorf("distribution: score %q is not an integer", k)
+		}
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	if hi-lo+1 != len(m) {
+		return fmt.Errorf("distribution: scores %d to %d with gaps", lo, hi)
+	}
+	d.Lowest, d.Counts = lo, make([]uint64, len(m))
+	for k, c := range m {
+		n, _ := strconv.Atoi(k)
+		d.Counts[n-lo] = c
+	}
+	return nil
 }
 
 func optional(v float64, ok bool) *float64 {
@@ -94,36 +134,37 @@ func optional(v float64, ok bool) *float64 {
 	return &v
 }
 
-func optionalInterval(lo, hi float64, ok bool) *interval {
+func optionalInterval(lo, hi float64, ok bool) *Interval {
 	if !ok {
 		return nil
 	}
-	return &interval{lo, hi}
+	return &Interval{lo, hi}
 }
 
-// newScores returns the JSON of r, a result over a window written as window.
-func newScores(r *engine.Result, window string) scores {
-	s := scores{
-		Segment: r.Segment, Touchpoint: r.Touchpoint, Window: window,
+// NewScores returns the JSON of r, a result over a window written as
+// win (such as "1h" or "7d").
+func NewScores(r *engine.Result, win string) Scores {
+	s := Scores{
+		Segment: r.Segment, Touchpoint: r.Touchpoint, Window: win,
 		From: r.From, To: r.To, UniqueCustomers: r.UniqueCustomers,
 	}
 	csat, ces, nps := &r.CSAT, &r.CES, &r.NPS
-	s.CSAT = csatScores{
+	s.CSAT = CSATScores{
 		Responses:     csat.Responses(),
 		Score:         optional(csat.Score()),
 		MarginOfError: optional(csat.MarginOfError()),
 		Interval:      optionalInterval(csat.Interval()),
-		Distribution:  distribution{1, slices.Clone(csat.Counts[:])},
+		Distribution:  Distribution{1, slices.Clone(csat.Counts[:])},
 	}
-	s.CES = cesScores{
+	s.CES = CESScores{
 		Responses:     ces.Responses(),
 		Score:         optional(ces.Score()),
 		EasyShare:     optional(ces.EasyShare()),
 		MarginOfError: optional(ces.MarginOfError()),
 		Interval:      optionalInterval(ces.Interval()),
-		Distribution:  distribution{1, slices.Clone(ces.Counts[:])},
+		Distribution:  Distribution{1, slices.Clone(ces.Counts[:])},
 	}
-	s.NPS = npsScores{
+	s.NPS = NPSScores{
 		Responses:     nps.Responses(),
 		Score:         optional(nps.Score()),
 		Promoters:     nps.Promoters(),
@@ -131,13 +172,13 @@ func newScores(r *engine.Result, window string) scores {
 		Detractors:    nps.Detractors(),
 		MarginOfError: optional(nps.MarginOfError()),
 		Interval:      optionalInterval(nps.Interval()),
-		Distribution:  distribution{0, slices.Clone(nps.Counts[:])},
+		Distribution:  Distribution{0, slices.Clone(nps.Counts[:])},
 	}
 	return s
 }
 
 // handleScores serves GET /v1/scores?segment=S&touchpoint=T&window=W.
-func (s *Server) handleScores(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) handleScores(w http.ResponseWriter, r *http.Request) {
 	p, err := params(r, "segment", "touchpoint", "window")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -153,21 +194,21 @@ func (s *Server) handleScores(w http.ResponseWriter, r *http.Request) {
 		queryError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newScores(&res, win.Text))
+	writeJSON(w, http.StatusOK, NewScores(&res, win.Text))
 }
 
-// trend is the answer to GET /v1/trend: one scores object per step, oldest
+// Trend is the answer to GET /v1/trend: one Scores per step, oldest
 // first, the last holding now.
-type trend struct {
+type Trend struct {
 	Segment    string   `json:"segment"`
 	Touchpoint string   `json:"touchpoint"`
 	Window     string   `json:"window"`
 	Step       string   `json:"step"`
-	Points     []scores `json:"points"`
+	Points     []Scores `json:"points"`
 }
 
 // handleTrend serves GET /v1/trend?segment=S&touchpoint=T&window=W&step=D.
-func (s *Server) handleTrend(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) handleTrend(w http.ResponseWriter, r *http.Request) {
 	p, err := params(r, "segment", "touchpoint", "window", "step")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -178,46 +219,47 @@ func (s *Server) handleTrend(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	step, err := parseWindow("step", p["step"], "1h")
+	stepText, step, err := windowtext.Parse("step", p["step"], "1h")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	results, err := s.engine.TrendAt(s.clock.Now(), q, step.Duration, nil)
+	results, err := s.engine.TrendAt(s.clock.Now(), q, step, nil)
 	if err != nil {
 		queryError(w, err)
 		return
 	}
-	t := trend{Segment: q.Segment, Touchpoint: q.Touchpoint, Window: win.Text, Step: step.Text, Points: make([]scores, len(results))}
+	t := Trend{Segment: q.Segment, Touchpoint: q.Touchpoint, Window: win.Text, Step: stepText, Points: make([]Scores, len(results))}
 	for i := range results {
-		t.Points[i] = newScores(&results[i], step.Text)
+		t.Points[i] = NewScores(&results[i], stepText)
 	}
 	writeJSON(w, http.StatusOK, t)
 }
 
-// keyList is the answer to GET /v1/keys: every segment, touchpoint and
-// segment × touchpoint pair the engine has recorded, sorted.
-type keyList struct {
-	Segments    []string  `json:"segments"`
-	Touchpoints []string  `json:"touchpoints"`
-	Keys        []keyJSON `json:"keys"`
+// KeyList is the answer to GET /v1/keys: every segment, touchpoint and
+// segment × touchpoint pair the engine holds, sorted.
+type KeyList struct {
+	Segments    []string `json:"segments"`
+	Touchpoints []string `json:"touchpoints"`
+	Keys        []Key    `json:"keys"`
 }
 
-type keyJSON struct {
+// Key is a segment × touchpoint pair.
+type Key struct {
 	Segment    string `json:"segment"`
 	Touchpoint string `json:"touchpoint"`
 }
 
 // handleKeys serves GET /v1/keys.
-func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) handleKeys(w http.ResponseWriter, r *http.Request) {
 	if _, err := params(r); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	keys := s.engine.Keys(nil)
-	l := keyList{Segments: []string{}, Touchpoints: []string{}, Keys: make([]keyJSON, len(keys))}
+	l := KeyList{Segments: []string{}, Touchpoints: []string{}, Keys: make([]Key, len(keys))}
 	for i, k := range keys {
-		l.Keys[i] = keyJSON(k)
+		l.Keys[i] = Key(k)
 		l.Segments = append(l.Segments, k.Segment)
 		l.Touchpoints = append(l.Touchpoints, k.Touchpoint)
 	}
@@ -227,17 +269,24 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, l)
 }
 
+// windowArg is a window length and the text it was written as.
+type windowArg struct {
+	Text     string
+	Duration time.Duration
+}
+
 // query reads the selection and window of a scores or trend request.
-func query(p map[string]string, defaultWindow string) (engine.Query, Window, error) {
+func query(p map[string]string, defaultWindow string) (engine.Query, windowArg, error) {
 	var q engine.Query
 	var err error
 	if q.Segment, err = label("segment", p["segment"]); err != nil {
-		return q, Window{}, err
+		return q, windowArg{}, err
 	}
 	if q.Touchpoint, err = label("touchpoint", p["touchpoint"]); err != nil {
-		return q, Window{}, err
+		return q, windowArg{}, err
 	}
-	win, err := parseWindow("window", p["window"], defaultWindow)
+	var win windowArg
+	win.Text, win.Duration, err = windowtext.Parse("window", p["window"], defaultWindow)
 	q.Window = win.Duration
 	return q, win, err
 }
@@ -255,39 +304,6 @@ func label(name, v string) (string, error) {
 		return "", fmt.Errorf("%s %q is not valid UTF-8", name, v)
 	}
 	return v, nil
-}
-
-// maxDays bounds the "Nd" form of a window, far beyond any retention, so
-// that N days always fits a time.Duration.
-const maxDays = 10_000
-
-// parseWindow reads a window or step: a Go duration such as 90m or 24h,
-// or a whole number of days such as 7d. Empty is def. name is the
-// parameter or flag it came from, for the message.
-func parseWindow(name, text, def string) (Window, error) {
-	if text == "" {
-		text = def
-	}
-	bad := func() (Window, error) {
-		return Window{}, fmt.Errorf("%s %q: want a Go duration such as 90m or 24h, or a whole number of days such as 7d", name, text)
-	}
-	var d time.Duration
-	if days, ok := strings.CutSuffix(text, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n > maxDays {
-			return bad()
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(text); err != nil {
-			return bad()
-		}
-	}
-	if d <= 0 {
-		return Window{}, fmt.Errorf("%s %q: want more than 0", name, text)
-	}
-	return Window{Text: text, Duration: d}, nil
 }
 
 // queryError answers a failed query: the engine's reason for a window it
