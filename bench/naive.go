@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/internal/timeline"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -21,7 +22,7 @@ import (
 //
 // It is safe for concurrent use; everything takes its one lock.
 type Naive struct {
-	layout *window.Layout // only for the engine's span and acceptance rules
+	layout *timeline.Layout // only for the engine's span and acceptance rules
 
 	mu   sync.Mutex
 	keys map[string]*naiveKey // segment + "|" + touchpoint
@@ -43,7 +44,7 @@ type naiveBucket struct {
 // NewNaive returns an empty baseline with the engine's default windows:
 // minute buckets kept for 35 days, events up to a minute ahead accepted.
 func NewNaive() *Naive {
-	l, err := window.NewLayout(window.DefaultTiers(), time.Minute)
+	l, err := timeline.NewLayout(window.DefaultTiers(), time.Minute)
 	if err != nil {
 		panic(err)
 	}

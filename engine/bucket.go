@@ -1,21 +1,22 @@
 package engine
 
 import (
+	"github.com/cxscore/cxscore/internal/timeline"
+	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/sketch"
-	"github.com/cxscore/cxscore/window"
 )
 
 // bucket is what the engine keeps per key per time slot: the exact score
 // histogram and the unique customers. (The customers come first: a write
-// then touches the line of the customer queue and one line of counters.)
+// then touches the line of the customers' header and one line of counters.)
 type bucket struct {
-	uniq sketch.Uniques
+	uniq uniques.Set
 	hist sketch.Histogram
 }
 
 // newBucket returns an empty bucket whose exact customers are kept in the
-// given layout (see sketch.Layout).
-func newBucket(precision uint8, layout sketch.Layout) *bucket {
+// given layout (see uniques.Layout).
+func newBucket(precision uint8, layout uniques.Layout) *bucket {
 	b := new(bucket)
 	if err := b.uniq.Init(precision, layout); err != nil {
 		panic(err) // Config validated the precision
@@ -43,5 +44,5 @@ type series struct {
 	key  Key
 	hash uint64
 	next *series // another key with the same hash
-	data window.Series[bucket, *bucket]
+	data timeline.Series[bucket, *bucket]
 }

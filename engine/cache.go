@@ -7,7 +7,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/ristretto/v2"
 
-	"github.com/cxscore/cxscore/window"
+	"github.com/cxscore/cxscore/internal/timeline"
 )
 
 // Results of sealed time are cached. A finest-tier bucket is sealed once a
@@ -55,7 +55,7 @@ func (v *versions) seal(t int64) {
 }
 
 // wrote records that an event of time t was written; call it after the write.
-func (v *versions) wrote(l *window.Layout, t int64) {
+func (v *versions) wrote(l *timeline.Layout, t int64) {
 	if t >= v.sealed.Load() {
 		return
 	}
@@ -65,7 +65,7 @@ func (v *versions) wrote(l *window.Layout, t int64) {
 	v.late.Add(1)
 }
 
-func (v *versions) unit(u window.Unit) uint64 {
+func (v *versions) unit(u timeline.Unit) uint64 {
 	return v.units[u.Tier][uint64(u.Slot)%unitVersions].Load()
 }
 

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/cxscore/cxscore/internal/timeline"
 	"github.com/cxscore/cxscore/sketch"
 	"github.com/cxscore/cxscore/window"
 )
@@ -48,7 +49,7 @@ type Config struct {
 
 // settings is a validated Config with defaults filled in.
 type settings struct {
-	layout     *window.Layout
+	layout     *timeline.Layout
 	maxKeys    int
 	precision  uint8
 	cacheBytes int64
@@ -71,7 +72,7 @@ func (c Config) settings() (settings, error) {
 		future = 0
 	}
 	var err error
-	if s.layout, err = window.NewLayout(tiers, future); err != nil {
+	if s.layout, err = timeline.NewLayout(tiers, future); err != nil {
 		return s, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	switch {

@@ -37,7 +37,7 @@
 //
 // Record checks an event completely before it writes anything, and a
 // rejected event changes nothing. Errors wrap a sentinel (ErrScoreOutOfRange,
-// ErrTooOld, ...) and say what was wrong, e.g. "sketch: score out of range:
+// ErrTooOld, ...) and say what was wrong, e.g. "score out of range:
 // nps score 11, want 0-10". An empty CustomerID is an anonymous answer:
 // counted in scores, not in unique customers. Config.MaxKeys bounds the
 // number of keys, so a flood of junk segment names cannot take the host's

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"github.com/cxscore/cxscore/sketch"
-	"github.com/cxscore/cxscore/window"
+	"github.com/cxscore/cxscore/internal/timeline"
+	"github.com/cxscore/cxscore/internal/uniques"
 )
 
 // Engine records survey responses and answers scores over sliding windows.
@@ -16,7 +16,7 @@ import (
 // model and costs.
 type Engine struct {
 	set      settings
-	layout   *window.Layout
+	layout   *timeline.Layout
 	keys     keyTable
 	versions *versions
 	cache    *resultCache
@@ -38,7 +38,7 @@ func New(c Config) (*Engine, error) {
 		return nil, err
 	}
 	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
-	e.scratch.New = func() any { return newBucket(set.precision, sketch.Hashed) }
+	e.scratch.New = func() any { return newBucket(set.precision, uniques.Hashed) }
 	return e, nil
 }
 
@@ -176,9 +176,9 @@ func (e *Engine) newSeries(k Key, h uint64) *series {
 	// and are mostly read: sorted arrays, the least memory.
 	bucketFor := func(tier int) *bucket {
 		if tier == 0 {
-			return newBucket(precision, sketch.Appended)
+			return newBucket(precision, uniques.Appended)
 		}
-		return newBucket(precision, sketch.Sorted)
+		return newBucket(precision, uniques.Sorted)
 	}
 	s := &series{key: k, hash: h}
 	s.data.Init(e.layout, e.set.lanes, bucketFor)

@@ -31,7 +31,7 @@ type model struct {
 	keys    map[Key]bool
 }
 
-// span recomputes window.Layout.Span from its definition: the finest tier
+// span recomputes the layout's Span from its definition: the finest tier
 // whose retention holds ⌈w/res⌉ buckets, ending with the bucket of now.
 func (m *model) span(now int64, w time.Duration) (from, to int64, ok bool) {
 	for _, t := range m.tiers {
@@ -294,18 +294,18 @@ func TestRecordErrors(t *testing.T) {
 			t.Errorf("%s: message %q, want %q", name, err, wantMsg)
 		}
 	}
-	f("score", func(ev *Event) { ev.Score = 11 }, ErrScoreOutOfRange, "sketch: score out of range: nps score 11, want 0-10")
-	f("metric", func(ev *Event) { ev.Metric = 0 }, ErrUnknownMetric, "sketch: unknown metric: metric(0)")
-	f("empty segment", func(ev *Event) { ev.Segment = "" }, ErrInvalidSegment, "engine: invalid segment: empty segment")
-	f("star touchpoint", func(ev *Event) { ev.Touchpoint = "*" }, ErrInvalidTouchpoint, `engine: invalid touchpoint: touchpoint "*" is reserved for "all"`)
-	f("bad utf-8", func(ev *Event) { ev.Segment = "a\xffb" }, ErrInvalidSegment, `engine: invalid segment: segment "a\xffb" is not valid UTF-8`)
-	f("long", func(ev *Event) { ev.Touchpoint = string(make([]byte, 129)) }, ErrInvalidTouchpoint, "engine: invalid touchpoint: touchpoint of 129 bytes, want at most 128")
+	f("score", func(ev *Event) { ev.Score = 11 }, ErrScoreOutOfRange, "score out of range: nps score 11, want 0-10")
+	f("metric", func(ev *Event) { ev.Metric = 0 }, ErrUnknownMetric, "unknown metric: metric(0)")
+	f("empty segment", func(ev *Event) { ev.Segment = "" }, ErrInvalidSegment, "invalid segment: empty segment")
+	f("star touchpoint", func(ev *Event) { ev.Touchpoint = "*" }, ErrInvalidTouchpoint, `invalid touchpoint: touchpoint "*" is reserved for "all"`)
+	f("bad utf-8", func(ev *Event) { ev.Segment = "a\xffb" }, ErrInvalidSegment, `invalid segment: segment "a\xffb" is not valid UTF-8`)
+	f("long", func(ev *Event) { ev.Touchpoint = string(make([]byte, 129)) }, ErrInvalidTouchpoint, "invalid touchpoint: touchpoint of 129 bytes, want at most 128")
 	f("too old", func(ev *Event) { ev.Time = t0.Add(-40 * 24 * time.Hour) }, ErrTooOld,
-		"window: time older than retention: 2026-10-17T10:37:12Z is before 2026-10-23T00:00:00Z, the start of the 840h0m0s retained at 2026-11-26T10:37:12Z")
+		"time older than the retention: 2026-10-17T10:37:12Z is before 2026-10-23T00:00:00Z, the start of the 840h0m0s retained at 2026-11-26T10:37:12Z")
 	f("too new", func(ev *Event) { ev.Time = t0.Add(2 * time.Minute) }, ErrTooNew,
-		"window: time too far in the future: 2026-11-26T10:39:12Z is more than 1m0s after now (2026-11-26T10:37:12Z)")
+		"time too far in the future: 2026-11-26T10:39:12Z is more than 1m0s after now (2026-11-26T10:37:12Z)")
 	f("too many keys", func(ev *Event) { ev.Segment = "smb" }, ErrTooManyKeys,
-		`engine: too many keys: segment "smb" × touchpoint "checkout" would be key 2, the limit is 1`)
+		`too many keys: segment "smb" × touchpoint "checkout" would be key 2, the limit is 1`)
 
 	// Nothing rejected changed anything.
 	var r Result

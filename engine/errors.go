@@ -19,9 +19,9 @@ var (
 	ErrScoreOutOfRange = sketch.ErrScoreOutOfRange
 	// ErrInvalidSegment: an event's segment is empty, "*", longer than
 	// MaxLabelBytes or not UTF-8.
-	ErrInvalidSegment = errors.New("engine: invalid segment")
+	ErrInvalidSegment = errors.New("invalid segment")
 	// ErrInvalidTouchpoint: the same for an event's touchpoint.
-	ErrInvalidTouchpoint = errors.New("engine: invalid touchpoint")
+	ErrInvalidTouchpoint = errors.New("invalid touchpoint")
 	// ErrTooOld: an event's time is older than the longest retention.
 	ErrTooOld = window.ErrTooOld
 	// ErrTooNew: an event's time is further ahead of the engine's clock than
@@ -29,14 +29,14 @@ var (
 	ErrTooNew = window.ErrTooNew
 	// ErrTooManyKeys: recording an event would create a segment × touchpoint
 	// key beyond Config.MaxKeys.
-	ErrTooManyKeys = errors.New("engine: too many keys")
+	ErrTooManyKeys = errors.New("too many keys")
 	// ErrWindow: a query's window or trend step cannot be answered from the
 	// configured tiers.
 	ErrWindow = window.ErrWindow
 	// ErrConfig: New was given an invalid Config.
-	ErrConfig = errors.New("engine: invalid config")
+	ErrConfig = errors.New("invalid config")
 	// ErrClosed: the engine was closed.
-	ErrClosed = errors.New("engine: closed")
+	ErrClosed = errors.New("engine closed")
 )
 
 // BatchError reports the events of a batch that were rejected. The others
@@ -54,9 +54,9 @@ type Rejection struct {
 func (e *BatchError) Error() string {
 	msg := e.Rejected[0].Err.Error()
 	if n := len(e.Rejected); n > 1 {
-		return fmt.Sprintf("engine: %d events rejected; event %d: %s", n, e.Rejected[0].Index, msg)
+		return fmt.Sprintf("%d events rejected; event %d: %s", n, e.Rejected[0].Index, msg)
 	}
-	return fmt.Sprintf("engine: event %d rejected: %s", e.Rejected[0].Index, msg)
+	return fmt.Sprintf("event %d rejected: %s", e.Rejected[0].Index, msg)
 }
 
 // Unwrap returns the rejections' errors, so errors.Is(err, ErrTooOld) asks

@@ -115,8 +115,8 @@ func ExampleEngine_RecordBatch() {
 	}
 	fmt.Println("score out of range among them:", errors.Is(err, engine.ErrScoreOutOfRange))
 	// Output:
-	// event 1: sketch: score out of range: ces score 8, want 1-7
-	// event 2: engine: invalid segment: empty segment
+	// event 1: score out of range: ces score 8, want 1-7
+	// event 2: invalid segment: empty segment
 	// score out of range among them: true
 }
 

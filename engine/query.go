@@ -3,8 +3,9 @@ package engine
 import (
 	"time"
 
+	"github.com/cxscore/cxscore/internal/timeline"
+	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/sketch"
-	"github.com/cxscore/cxscore/window"
 )
 
 // Query selects what to score: a segment and a touchpoint ("" or All for
@@ -20,7 +21,7 @@ type Result struct {
 	Segment, Touchpoint string
 	// From and To are the time the result really covers, [From, To): whole
 	// buckets of the finest tier that retains the window, the last of which
-	// holds now. See window.Layout.Span.
+	// holds now. See timeline.Layout.Span.
 	From, To time.Time
 	// UniqueCustomers is the number of distinct customers who answered
 	// (anonymous answers do not count): exact up to 2^p/8 customers, a
@@ -154,7 +155,7 @@ func (e *Engine) sealed(sel selector, from, to int64) *entry {
 	if en := e.cache.get(&id); en != nil {
 		return en
 	}
-	b := newBucket(e.set.precision, sketch.Hashed)
+	b := newBucket(e.set.precision, uniques.Hashed)
 	e.units(sel, from, to, b)
 	return e.cache.set(&id, b)
 }
@@ -163,7 +164,7 @@ func (e *Engine) sealed(sel selector, from, to int64) *entry {
 // roll-up caches each bucket's merge over its keys; a single key's buckets
 // are merged directly.
 func (e *Engine) units(sel selector, from, to int64, dst *bucket) {
-	var buf [128]window.Unit
+	var buf [128]timeline.Unit
 	for _, u := range e.layout.Units(from, to, buf[:0]) {
 		if !sel.rollup() || e.cache == nil {
 			e.each(sel, func(s *series) { s.data.Collect(u, dst) })
@@ -175,7 +176,7 @@ func (e *Engine) units(sel selector, from, to int64, dst *bucket) {
 			dst.Merge(en.b)
 			continue
 		}
-		b := newBucket(e.set.precision, sketch.Hashed)
+		b := newBucket(e.set.precision, uniques.Hashed)
 		e.each(sel, func(s *series) { s.data.Collect(u, b) })
 		e.cache.set(&id, b)
 		dst.Merge(b)

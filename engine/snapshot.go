@@ -11,7 +11,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cxscore/cxscore/sketch"
+	"github.com/cxscore/cxscore/internal/timeline"
+	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -19,13 +20,13 @@ import (
 var (
 	// ErrSnapshotCorrupt: a snapshot that is truncated, fails its checksum
 	// or does not follow the format.
-	ErrSnapshotCorrupt = errors.New("engine: corrupt snapshot")
+	ErrSnapshotCorrupt = errors.New("corrupt snapshot")
 	// ErrSnapshotVersion: a snapshot of a format version this engine does
 	// not read.
-	ErrSnapshotVersion = errors.New("engine: unsupported snapshot version")
+	ErrSnapshotVersion = errors.New("unsupported snapshot version")
 	// ErrSnapshotIncompatible: a snapshot of an engine with other tiers or
 	// another sketch precision, whose buckets cannot line up with ours.
-	ErrSnapshotIncompatible = errors.New("engine: incompatible snapshot")
+	ErrSnapshotIncompatible = errors.New("incompatible snapshot")
 )
 
 // The snapshot format, version 1. Integers are unsigned (uvarint) or
@@ -42,7 +43,7 @@ var (
 //	                tier                uvarint
 //	                slot                varint: the bucket [slot·res, (slot+1)·res) of that tier
 //	                histogram           23 × uvarint: CSAT 1-5, CES 1-7, NPS 0-10
-//	                customers           uvarint length + sketch.Uniques encoding
+//	                customers           uvarint length + uniques.Set encoding
 //	end         the byte 0, then uvarint: the number of keys
 //	checksum    4 bytes big-endian CRC-32C (Castagnoli) of everything before it
 //
@@ -95,7 +96,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) (int64, error) {
 		units = units[:0]
 		n := 0
 		var err error
-		s.data.Export(now, func(u window.Unit, b *bucket) {
+		s.data.Export(now, func(u timeline.Unit, b *bucket) {
 			n++
 			units = binary.AppendUvarint(units, uint64(u.Tier))
 			units = binary.AppendVarint(units, u.Slot)
@@ -204,7 +205,7 @@ func (e *Engine) MergeSnapshot(r io.Reader) error {
 
 type stagedKey struct {
 	key     Key
-	units   []window.Unit
+	units   []timeline.Unit
 	buckets []*bucket
 }
 
@@ -283,9 +284,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 		seen[k] = true
 		sk := stagedKey{key: k}
 		n := sr.uvarint("unit count", maxUnits)
-		prev := window.Unit{Tier: -1}
+		prev := timeline.Unit{Tier: -1}
 		for range n {
-			u := window.Unit{Tier: int(sr.uvarint("tier", tiers-1)), Slot: sr.varint("slot")}
+			u := timeline.Unit{Tier: int(sr.uvarint("tier", tiers-1)), Slot: sr.varint("slot")}
 			if sr.err != nil {
 				return nil, sr.err
 			}
@@ -293,7 +294,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 				return nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision, sketch.Sorted) // as encoded: merges into sorted buckets stay linear
+			b := newBucket(e.set.precision, uniques.Sorted) // as encoded: merges into sorted buckets stay linear
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {

@@ -20,30 +20,24 @@
 //
 // Unique customers never add up: the customers of Monday and Tuesday are not
 // the sum of each day's. Uniques is a set sketch that unions instead. It keeps
-// 32-bit customer fingerprints exactly while a hash table of them, at most
-// half full, fits in the memory of a HyperLogLog sketch of its precision (512
-// of them, 4 KiB, at the default precision 12), then promotes itself to a
-// dense axiomhq/hyperloglog sketch:
-// standard error 1.04/√(2^p), 1.6% at p = 12. Fingerprint collisions add
-// about n²/2³³ to the error, under 0.1% below ten million customers.
-// Estimating a dense sketch takes one pass over its registers (about 3 µs at
-// p = 12) and gives exactly axiomhq's estimate.
-//
-// # Concurrency and cost
-//
-// Neither type is safe for concurrent use; the engine guards them. Histogram.Add
-// is one bounds check and an add. Uniques.Insert queues the fingerprint and
-// adds eight at a time (so their cache misses overlap): a hash-table insert
-// while exact, a register update once dense. Neither allocates once the
-// bucket's storage has grown. Reset keeps a promoted sketch as a spare, so a
-// reused busy bucket does not allocate a new one. A Uniques made compact
-// keeps its exact fingerprints in a sorted array instead: half the memory,
-// for buckets that are mostly read.
+// 32-bit customer fingerprints exactly up to ExactLimit (512 of them, 4 KiB,
+// at the default precision 12), then promotes itself to a dense
+// axiomhq/hyperloglog sketch: standard error 1.04/√(2^p), 1.6% at p = 12.
+// Fingerprint collisions add about n²/2³³ to the error, under 0.1% below ten
+// million customers. Estimating a dense sketch takes one pass over its
+// registers (about 3 µs at p = 12) and gives exactly axiomhq's estimate.
 //
 // A Uniques is exact exactly when it holds at most its limit of
 // fingerprints, whatever its history, so equal sets of customers always
 // give equal estimates: merging replicas answers like one engine that saw
 // every event.
+//
+// # Concurrency and cost
+//
+// Neither type is safe for concurrent use; the engine guards its own.
+// Histogram.Add is one bounds check and an add. Uniques.Insert is a
+// hash-table insert while exact and a register update once dense; neither
+// allocates once the sketch's storage has grown.
 //
 // Uniques.AppendBinary and UnmarshalBinary encode a sketch compactly; a
 // decoder of outside input, UnmarshalBinary rejects anything malformed with

@@ -1,17 +1,21 @@
 package sketch
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/cxscore/cxscore/internal/uniques"
+)
 
 // Errors returned by this package, wrapped with the offending value; match them
 // with errors.Is.
 var (
 	// ErrUnknownMetric: a metric other than CSAT, CES and NPS.
-	ErrUnknownMetric = errors.New("sketch: unknown metric")
+	ErrUnknownMetric = errors.New("unknown metric")
 	// ErrScoreOutOfRange: a score outside its metric's scale.
-	ErrScoreOutOfRange = errors.New("sketch: score out of range")
+	ErrScoreOutOfRange = errors.New("score out of range")
 	// ErrPrecision: a HyperLogLog precision outside MinPrecision-MaxPrecision,
 	// or a merge of two sketches of different precisions.
-	ErrPrecision = errors.New("sketch: precision")
+	ErrPrecision = uniques.ErrPrecision
 	// ErrCorrupt: an encoding that UnmarshalBinary cannot read.
-	ErrCorrupt = errors.New("sketch: corrupt encoding")
+	ErrCorrupt = uniques.ErrCorrupt
 )

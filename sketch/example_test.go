@@ -64,5 +64,5 @@ func ExampleUniques_Merge() {
 func ExampleMetric_Check() {
 	err := sketch.NPS.Check(11)
 	fmt.Println(err)
-	// Output: sketch: score out of range: nps score 11, want 0-10
+	// Output: score out of range: nps score 11, want 0-10
 }

@@ -147,17 +147,18 @@ func TestMetricCheck(t *testing.T) {
 			}
 		})
 	}
-	if err := NPS.Check(11); err.Error() != "sketch: score out of range: nps score 11, want 0-10" {
+	if err := NPS.Check(11); err.Error() != "score out of range: nps score 11, want 0-10" {
 		t.Fatalf("message: got %q", err)
 	}
-	for _, name := range []string{"csat", "ces", "nps"} {
-		m, err := ParseMetric(name)
-		if err != nil || m.String() != name {
-			t.Fatalf("ParseMetric(%q): got %v, %v", name, m, err)
+	for name, want := range map[string]Metric{"csat": CSAT, "ces": CES, "nps": NPS, "NPS": NPS, "Csat": CSAT, "cEs": CES} {
+		if m, err := ParseMetric(name); err != nil || m != want {
+			t.Fatalf("ParseMetric(%q): got %v, %v, want %v", name, m, err, want)
 		}
 	}
-	if _, err := ParseMetric("CSAT"); !errors.Is(err, ErrUnknownMetric) {
-		t.Fatalf("ParseMetric(CSAT): got %v, want ErrUnknownMetric", err)
+	for _, name := range []string{"", "csat ", "net promoter", "np"} {
+		if _, err := ParseMetric(name); !errors.Is(err, ErrUnknownMetric) {
+			t.Fatalf("ParseMetric(%q): got %v, want ErrUnknownMetric", name, err)
+		}
 	}
 }
 

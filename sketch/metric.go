@@ -1,6 +1,9 @@
 package sketch
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Metric names one of the three survey metrics. Its zero value is invalid,
 // so an Event whose metric was never set is rejected rather than counted.
@@ -28,11 +31,11 @@ var metricInfo = [...]struct {
 // counters is the number of score counters of all three metrics: 5 + 7 + 11.
 const counters = 23
 
-// ParseMetric returns the metric named "csat", "ces" or "nps" (lower case, as
-// on the wire). Any other name gives an error wrapping ErrUnknownMetric.
+// ParseMetric returns the metric named "csat", "ces" or "nps", in any case
+// ("NPS" too). Any other name gives an error wrapping ErrUnknownMetric.
 func ParseMetric(name string) (Metric, error) {
 	for m := CSAT; m <= NPS; m++ {
-		if metricInfo[m].name == name {
+		if strings.EqualFold(metricInfo[m].name, name) {
 			return m, nil
 		}
 	}
@@ -60,7 +63,7 @@ func (m Metric) Scale() (lowest, highest int) {
 
 // Check returns nil if score is on m's scale. Otherwise it returns an error
 // wrapping ErrUnknownMetric or ErrScoreOutOfRange that names the metric, the
-// score and the scale, such as "sketch: score out of range: nps score 11, want 0-10".
+// score and the scale, such as "score out of range: nps score 11, want 0-10".
 func (m Metric) Check(score int) error {
 	if !m.Valid() {
 		return fmt.Errorf("%w: %s", ErrUnknownMetric, m)

@@ -1,42 +1,19 @@
-// Package window keeps sliding-window history in time buckets at several
-// resolutions, and says which buckets answer a window.
+// Package window holds what a user of the engine configures about time:
+// the tiers of time buckets a key keeps (Tier, DefaultTiers) and the clock
+// the engine reads (Clock, SystemClock, ManualClock), and the errors about
+// times and windows that the engine returns.
 //
-// # Model
+// # Tiers
 //
-// A Layout is a list of tiers, finest first: with DefaultTiers, one-minute
-// buckets for 2 hours, one-hour buckets for 48 hours and one-day buckets for
-// 35 days. Times are Unix nanoseconds; bucket s of a tier covers
-// [s·resolution, (s+1)·resolution), aligned to the Unix epoch in UTC, so
-// every series shares bucket edges and roll-ups add bucket by bucket.
+// A tier is buckets of one resolution kept for a retention. The engine
+// keeps every key's history in several tiers, finest first: with
+// DefaultTiers, one-minute buckets for 2 hours, one-hour buckets for 48
+// hours and one-day buckets for 35 days. A window is answered from the
+// tiers that still hold it; memory per key grows with the number of
+// buckets.
 //
-// A window of length w ending now is answered by the finest tier that
-// retains w: the ⌈w/resolution⌉ buckets ending with the current one (Span).
-// Its closed part is tiled by the fewest whole buckets of any tier (Units):
-// 30 days ending at 10:37 is 29 days, 10 hours and 37 minutes, not 43,000
-// minutes. A trend is the same, point by point (Steps).
+// # Clocks
 //
-// A Series keeps one key's buckets in every tier. A write touches only the
-// finest bucket of its time, on one of several lanes (one per core, so that
-// cores do not share cache lines). When a lane opens a bucket in a new hour
-// (a new bucket of the next tier), the finest buckets of the ended hour are
-// folded into it, and when a day ends, its hours into the day: one write per
-// event, coarse tiers built a whole bucket at a time, while it is in cache. Events that arrive after their bucket was folded (late
-// events) land in their own bucket, and in the coarser tiers directly, as
-// long as a tier still retains them. Rotation is lazy: a ring index is
-// reused when a newer slot claims it; no goroutine ticks, and after an idle
-// gap of any length the series neither loses nor resurrects anything.
-//
-// Collect returns every event of one bucket of one tier, wherever folding
-// has got to. Check rejects times older than the longest retention
-// (ErrTooOld) or further ahead of now than the allowed clock skew
-// (ErrTooNew); an event's own time never moves "now".
-//
-// # Concurrency and cost
-//
-// A Layout is immutable. A Series is safe for concurrent use: a write to an
-// open bucket takes one uncontended lane lock and does not allocate; opening
-// a bucket (once per lane per minute) takes the series' coarse lock and
-// folds. Collect holds the coarse lock, and a lane lock only while merging
-// one bucket, so readers never stall writers for more than a bucket's
-// worth of work.
+// The engine never calls time.Now itself: it reads a Clock, so tests move
+// time by hand with a ManualClock. ManualClock is safe for concurrent use.
 package window

@@ -5,7 +5,7 @@ package main
 func Example() {
 	main()
 	// Output:
-	// rejected: sketch: score out of range: nps score 11, want 0-10
+	// rejected: score out of range: nps score 11, want 0-10
 	// * × *, 09:17 to 10:17: 4 customers
 	//   NPS  +25 ± 58 (n=4)
 	//   CSAT 100% (n=1)

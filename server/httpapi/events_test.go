@@ -65,7 +65,7 @@ func TestPostEvents(t *testing.T) {
 			`{"segment":"s","touchpoint":"t","metric":"xps","score":1}`,
 			event("s", "t", "ces", 7, "", t0.Add(-34*24*time.Hour)),
 		}, "\n"), status: 200, accepted: 1, rejected: map[int]string{
-			0: "time older than retention", 1: "time too far in the future", 2: `segment "*" is reserved`,
+			0: "time older than the retention", 1: "time too far in the future", 2: `segment "*" is reserved`,
 			3: "touchpoint of 129 bytes, want at most 128", 4: "nps score -1, want 0-10", 5: `unknown metric: "xps"`}},
 
 		{name: "empty body", body: "", status: 400, err: "empty body: want an event object, a JSON array of them, or NDJSON"},

@@ -130,7 +130,7 @@ func TestScoresBadRequests(t *testing.T) {
 		{"/v1/trend?window=30d&step=1d", 200, ""},
 		{"/v1/trend?window=2h&step=5m", 200, ""},
 		{"/v1/trend?step=30s", 400, "step 30s is not a multiple of the finest resolution 1m0s"},
-		{"/v1/trend?window=48h&step=1m", 400, "window: unanswerable window"},
+		{"/v1/trend?window=48h&step=1m", 400, "window cannot be answered"},
 		{"/v1/trend?step=0s", 400, `step "0s": want more than 0`},
 		{"/v1/trend?window=24h&step=1h&bucket=1", 400, `unknown parameter "bucket"`},
 		{"/v1/keys?segment=a", 400, `unknown parameter "segment"`},

@@ -1,4 +1,4 @@
-package window
+package timeline
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"pgregory.net/rapid"
+
+	"github.com/cxscore/cxscore/window"
 )
 
 // tb is a test bucket: a count and a sum of event weights, so a lost or a
@@ -25,7 +27,7 @@ type event struct{ t, w int64 }
 var t0 = time.Date(2026, 11, 26, 10, 37, 12, 0, time.UTC).UnixNano()
 
 func smallLayout(t interface{ Fatal(...any) }) *Layout {
-	l, err := NewLayout([]Tier{
+	l, err := NewLayout([]window.Tier{
 		{Resolution: time.Minute, Retention: 10 * time.Minute},
 		{Resolution: 10 * time.Minute, Retention: time.Hour},
 		{Resolution: time.Hour, Retention: 6 * time.Hour},
@@ -40,7 +42,7 @@ func TestSeriesMatchesModel(t *testing.T) {
 	layouts := map[string]func() *Layout{
 		"small": func() *Layout { return smallLayout(t) },
 		"default": func() *Layout {
-			l, err := NewLayout(DefaultTiers(), time.Minute)
+			l, err := NewLayout(window.DefaultTiers(), time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +88,7 @@ func TestSeriesMatchesModel(t *testing.T) {
 							at = now - rapid.Int64Range(-2*int64(l.Future()), longest+int64(time.Hour)).Draw(rt, "any")
 						}
 						if err := l.Check(now, at); err != nil {
-							if !errors.Is(err, ErrTooOld) && !errors.Is(err, ErrTooNew) {
+							if !errors.Is(err, window.ErrTooOld) && !errors.Is(err, window.ErrTooNew) {
 								rt.Fatalf("Check: %v", err)
 							}
 							continue
@@ -226,7 +228,7 @@ func TestSeriesAddDoesNotAllocate(t *testing.T) {
 }
 
 func ExampleLayout_Units() {
-	l, _ := NewLayout(DefaultTiers(), time.Minute)
+	l, _ := NewLayout(window.DefaultTiers(), time.Minute)
 	now := time.Date(2026, 11, 26, 10, 37, 0, 0, time.UTC).UnixNano()
 	span, _ := l.Span(now, 30*24*time.Hour)
 	counts := map[time.Duration]int{}

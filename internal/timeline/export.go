@@ -1,4 +1,4 @@
-package window
+package timeline
 
 import "slices"
 

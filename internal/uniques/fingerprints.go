@@ -1,11 +1,11 @@
-package sketch
+package uniques
 
 import (
 	"slices"
 	"sync"
 )
 
-// Layout is how a Uniques keeps its exact fingerprints. It changes what
+// Layout is how a Set keeps its exact fingerprints. It changes what
 // operations cost and how much memory they take, never what is counted.
 type Layout uint8
 

@@ -1,27 +1,12 @@
-package window
+package timeline
 
 import (
 	"fmt"
 	"math/bits"
 	"time"
+
+	"github.com/cxscore/cxscore/window"
 )
-
-// Tier is one resolution of a Layout: buckets of Resolution, answering
-// windows up to Retention.
-type Tier struct {
-	Resolution time.Duration
-	Retention  time.Duration
-}
-
-// DefaultTiers are minutes for 2 hours, hours for 2 days and days for 35
-// days: 5-minute to 30-day windows, as RRDtool and Graphite keep them.
-func DefaultTiers() []Tier {
-	return []Tier{
-		{Resolution: time.Minute, Retention: 2 * time.Hour},
-		{Resolution: time.Hour, Retention: 48 * time.Hour},
-		{Resolution: 24 * time.Hour, Retention: 35 * 24 * time.Hour},
-	}
-}
 
 // tier is a Tier in nanoseconds and slots.
 type tier struct {
@@ -44,36 +29,36 @@ type Layout struct {
 // positive and each must divide the next, coarser one; retentions must be
 // whole multiples of their resolution, must not shrink from one tier to
 // the next, and must cover at least one bucket of the next tier. future is how far ahead of now an event's time may be (clock
-// skew between the services that report them). Errors wrap ErrLayout.
-func NewLayout(tiers []Tier, future time.Duration) (*Layout, error) {
+// skew between the services that report them). Errors wrap window.ErrLayout.
+func NewLayout(tiers []window.Tier, future time.Duration) (*Layout, error) {
 	if len(tiers) == 0 {
-		return nil, fmt.Errorf("%w: no tiers", ErrLayout)
+		return nil, fmt.Errorf("%w: no tiers", window.ErrLayout)
 	}
 	if future < 0 {
-		return nil, fmt.Errorf("%w: negative future skew %v", ErrLayout, future)
+		return nil, fmt.Errorf("%w: negative future skew %v", window.ErrLayout, future)
 	}
 	l := &Layout{future: int64(future)}
 	for i, t := range tiers {
 		switch {
 		case t.Resolution <= 0:
-			return nil, fmt.Errorf("%w: tier %d resolution %v, want > 0", ErrLayout, i, t.Resolution)
+			return nil, fmt.Errorf("%w: tier %d resolution %v, want > 0", window.ErrLayout, i, t.Resolution)
 		case t.Retention < t.Resolution || t.Retention%t.Resolution != 0:
-			return nil, fmt.Errorf("%w: tier %d retention %v, want a multiple of its resolution %v", ErrLayout, i, t.Retention, t.Resolution)
+			return nil, fmt.Errorf("%w: tier %d retention %v, want a multiple of its resolution %v", window.ErrLayout, i, t.Retention, t.Resolution)
 		case t.Retention/t.Resolution > 1<<20:
-			return nil, fmt.Errorf("%w: tier %d keeps %d buckets, want at most %d", ErrLayout, i, t.Retention/t.Resolution, 1<<20)
+			return nil, fmt.Errorf("%w: tier %d keeps %d buckets, want at most %d", window.ErrLayout, i, t.Retention/t.Resolution, 1<<20)
 		}
 		if i > 0 {
 			prev := tiers[i-1]
 			if t.Resolution <= prev.Resolution || t.Resolution%prev.Resolution != 0 {
-				return nil, fmt.Errorf("%w: tier %d resolution %v is not a multiple of %v", ErrLayout, i, t.Resolution, prev.Resolution)
+				return nil, fmt.Errorf("%w: tier %d resolution %v is not a multiple of %v", window.ErrLayout, i, t.Resolution, prev.Resolution)
 			}
 			if t.Retention < prev.Retention {
-				return nil, fmt.Errorf("%w: tier %d retention %v is shorter than tier %d's %v", ErrLayout, i, t.Retention, i-1, prev.Retention)
+				return nil, fmt.Errorf("%w: tier %d retention %v is shorter than tier %d's %v", window.ErrLayout, i, t.Retention, i-1, prev.Retention)
 			}
 			if prev.Retention < t.Resolution {
 				// A tier folds into the next one bucket of it at a time, so
 				// it must hold that bucket's worth of its own buckets.
-				return nil, fmt.Errorf("%w: tier %d retention %v is shorter than tier %d's resolution %v", ErrLayout, i-1, prev.Retention, i, t.Resolution)
+				return nil, fmt.Errorf("%w: tier %d retention %v is shorter than tier %d's resolution %v", window.ErrLayout, i-1, prev.Retention, i, t.Resolution)
 			}
 		}
 		res := int64(t.Resolution)
@@ -91,9 +76,9 @@ func NewLayout(tiers []Tier, future time.Duration) (*Layout, error) {
 func (l *Layout) Tiers() int { return len(l.tiers) }
 
 // Tier returns tier k as configured.
-func (l *Layout) Tier(k int) Tier {
+func (l *Layout) Tier(k int) window.Tier {
 	t := l.tiers[k]
-	return Tier{Resolution: time.Duration(t.res), Retention: time.Duration(t.res * t.retain)}
+	return window.Tier{Resolution: time.Duration(t.res), Retention: time.Duration(t.res * t.retain)}
 }
 
 // Future returns how far ahead of now a time may be.
@@ -119,16 +104,16 @@ func floorDiv(a, b int64) int64 {
 // Check returns nil if an event at time t may be recorded at time now: no
 // older than the longest retention (the start of the oldest day a 35-day
 // window can still show, with the default tiers) and no further ahead than
-// the future skew. Otherwise it returns an error wrapping ErrTooOld or
-// ErrTooNew that gives both times.
+// the future skew. Otherwise it returns an error wrapping window.ErrTooOld or
+// window.ErrTooNew that gives both times.
 func (l *Layout) Check(now, t int64) error {
 	oldest := l.Oldest(now)
 	switch {
 	case t < oldest:
 		return fmt.Errorf("%w: %s is before %s, the start of the %v retained at %s",
-			ErrTooOld, stamp(t), stamp(oldest), l.Retention(), stamp(now))
+			window.ErrTooOld, stamp(t), stamp(oldest), l.Retention(), stamp(now))
 	case t > now+l.future:
-		return fmt.Errorf("%w: %s is more than %v after now (%s)", ErrTooNew, stamp(t), l.Future(), stamp(now))
+		return fmt.Errorf("%w: %s is more than %v after now (%s)", window.ErrTooNew, stamp(t), l.Future(), stamp(now))
 	}
 	return nil
 }
@@ -153,10 +138,10 @@ type Span struct {
 // that retains w, and the ⌈w/resolution⌉ buckets of it ending with the one
 // that holds now. The span is therefore between w − resolution and w of
 // elapsed time, plus the rest of the current bucket. An error wraps
-// ErrWindow if w ≤ 0 or no tier retains it.
+// window.ErrWindow if w ≤ 0 or no tier retains it.
 func (l *Layout) Span(now int64, w time.Duration) (Span, error) {
 	if w <= 0 {
-		return Span{}, fmt.Errorf("%w: window %v, want > 0", ErrWindow, w)
+		return Span{}, fmt.Errorf("%w: window %v, want > 0", window.ErrWindow, w)
 	}
 	for k, t := range l.tiers {
 		n := (int64(w) + t.res - 1) / t.res
@@ -165,7 +150,7 @@ func (l *Layout) Span(now int64, w time.Duration) (Span, error) {
 			return Span{Tier: k, From: l.Start(k, cur-n+1), To: l.Start(k, cur+1)}, nil
 		}
 	}
-	return Span{}, fmt.Errorf("%w: window %v is longer than the %v retained", ErrWindow, w, l.Retention())
+	return Span{}, fmt.Errorf("%w: window %v is longer than the %v retained", window.ErrWindow, w, l.Retention())
 }
 
 // Steps returns the points of a trend over a window of length w in steps of
@@ -173,10 +158,10 @@ func (l *Layout) Span(now int64, w time.Duration) (Span, error) {
 // last of which holds now. Points are aligned to multiples of step since the
 // Unix epoch. step must be a multiple of the finest resolution, and the
 // coarsest tier whose resolution divides step must retain w, so that every
-// point is whole buckets of that tier; errors wrap ErrWindow.
+// point is whole buckets of that tier; errors wrap window.ErrWindow.
 func (l *Layout) Steps(now int64, w, step time.Duration) (first int64, n int, err error) {
 	if w <= 0 || step <= 0 {
-		return 0, 0, fmt.Errorf("%w: window %v in steps of %v, want both > 0", ErrWindow, w, step)
+		return 0, 0, fmt.Errorf("%w: window %v in steps of %v, want both > 0", window.ErrWindow, w, step)
 	}
 	k := -1
 	for i, t := range l.tiers {
@@ -185,18 +170,18 @@ func (l *Layout) Steps(now int64, w, step time.Duration) (first int64, n int, er
 		}
 	}
 	if k < 0 {
-		return 0, 0, fmt.Errorf("%w: step %v is not a multiple of the finest resolution %v", ErrWindow, step, l.Tier(0).Resolution)
+		return 0, 0, fmt.Errorf("%w: step %v is not a multiple of the finest resolution %v", window.ErrWindow, step, l.Tier(0).Resolution)
 	}
 	points := (int64(w) + int64(step) - 1) / int64(step)
 	if points > 10_000 {
-		return 0, 0, fmt.Errorf("%w: %d points of %v, want at most 10000", ErrWindow, points, step)
+		return 0, 0, fmt.Errorf("%w: %d points of %v, want at most 10000", window.ErrWindow, points, step)
 	}
 	last := floorDiv(now, int64(step))
 	first = (last - points + 1) * int64(step)
 	t := l.tiers[k]
 	if l.Slot(k, first) <= l.Slot(k, now)-t.retain {
 		return 0, 0, fmt.Errorf("%w: a %v trend in steps of %v needs %v buckets for %v, and they are kept for %v",
-			ErrWindow, w, step, time.Duration(t.res), time.Duration(points*int64(step)), l.Tier(k).Retention)
+			window.ErrWindow, w, step, time.Duration(t.res), time.Duration(points*int64(step)), l.Tier(k).Retention)
 	}
 	return first, int(points), nil
 }

@@ -1,4 +1,4 @@
-package sketch
+package uniques
 
 import (
 	"errors"
@@ -21,13 +21,13 @@ func distinct(seed, n int) []uint64 {
 
 func TestUniquesExactBelowLimit(t *testing.T) {
 	for _, layout := range []Layout{Hashed, Sorted, Appended} {
-		u, _ := NewUniques(DefaultPrecision)
+		u, _ := New(DefaultPrecision)
 		u.Init(DefaultPrecision, layout)
 		exactUpToLimit(t, u)
 	}
 }
 
-func exactUpToLimit(t *testing.T, u *Uniques) {
+func exactUpToLimit(t *testing.T, u *Set) {
 	t.Helper()
 	seen := map[uint32]bool{}
 	for i, h := range distinct(1, 512) {
@@ -51,7 +51,7 @@ func exactUpToLimit(t *testing.T, u *Uniques) {
 // over a range of cardinalities; the inputs are fixed, so this cannot flake.
 func TestUniquesAccuracy(t *testing.T) {
 	for _, n := range []int{2_000, 10_000, 100_000, 1_000_000} {
-		var u Uniques
+		var u Set
 		for _, h := range distinct(n, n) {
 			u.Insert(h)
 		}
@@ -84,13 +84,13 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 		p := uint8(rapid.SampledFrom([]int{8, 10, 12}).Draw(t, "precision"))
 		parts := rapid.IntRange(1, 6).Draw(t, "parts")
 		ids := rapid.SliceOfN(rapid.IntRange(0, 3000), 0, 3000).Draw(t, "customers")
-		layout := func(label string) *Uniques {
-			u := new(Uniques)
+		layout := func(label string) *Set {
+			u := new(Set)
 			u.Init(p, Layout(rapid.IntRange(0, 2).Draw(t, label)))
 			return u
 		}
 		whole := layout("whole compact")
-		us := make([]*Uniques, parts)
+		us := make([]*Set, parts)
 		for i := range us {
 			us[i] = layout("part compact")
 		}
@@ -121,8 +121,8 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 }
 
 func TestUniquesPrecisionMismatch(t *testing.T) {
-	a, _ := NewUniques(12)
-	b, _ := NewUniques(14)
+	a, _ := New(12)
+	b, _ := New(14)
 	b.Insert(1 << 40)
 	a.Insert(2 << 40)
 	if err := a.Merge(b); !errors.Is(err, ErrPrecision) {
@@ -131,14 +131,14 @@ func TestUniquesPrecisionMismatch(t *testing.T) {
 	if got := a.Estimate(); got != 1 {
 		t.Fatalf("after a refused merge: got %d, want 1", got)
 	}
-	if _, err := NewUniques(7); !errors.Is(err, ErrPrecision) {
-		t.Fatalf("NewUniques(7): got %v, want ErrPrecision", err)
+	if _, err := New(7); !errors.Is(err, ErrPrecision) {
+		t.Fatalf("New(7): got %v, want ErrPrecision", err)
 	}
 }
 
 func TestUniquesResetReusesSketch(t *testing.T) {
 	hs := distinct(2, 5000)
-	var u Uniques
+	var u Set
 	for _, h := range hs {
 		u.Insert(h)
 	}
@@ -162,7 +162,7 @@ func TestUniquesResetReusesSketch(t *testing.T) {
 
 func TestUniquesInsertDoesNotAllocate(t *testing.T) {
 	hs := distinct(3, 5000)
-	var small, dense Uniques
+	var small, dense Set
 	for _, h := range hs[:100] {
 		small.Insert(h)
 	}
@@ -184,7 +184,7 @@ func testAllocs(t *testing.T, what string, f func()) {
 func TestUniquesBinaryRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := uint8(rapid.SampledFrom([]int{8, 12}).Draw(t, "precision"))
-		u, _ := NewUniques(p)
+		u, _ := New(p)
 		for _, id := range rapid.SliceOfN(rapid.Int(), 0, 2000).Draw(t, "customers") {
 			u.Insert(Hash(fmt.Sprint(id)))
 		}
@@ -192,7 +192,7 @@ func TestUniquesBinaryRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v Uniques
+		var v Set
 		v.Init(DefaultPrecision, Layout(rapid.IntRange(0, 2).Draw(t, "decode layout"))) // the layout is kept, the content replaced
 		if err := v.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
@@ -208,15 +208,15 @@ func TestUniquesBinaryRoundTrip(t *testing.T) {
 }
 
 func FuzzUniquesUnmarshal(f *testing.F) {
-	small, _ := NewUniques(8)
+	small, _ := New(8)
 	for _, h := range distinct(4, 20) {
 		small.Insert(h)
 	}
-	big, _ := NewUniques(8)
+	big, _ := New(8)
 	for _, h := range distinct(5, 200) {
 		big.Insert(h)
 	}
-	for _, u := range []*Uniques{small, big, {}} {
+	for _, u := range []*Set{small, big, {}} {
 		b, _ := u.MarshalBinary()
 		f.Add(b)
 		f.Add(b[:len(b)/2])
@@ -224,7 +224,7 @@ func FuzzUniquesUnmarshal(f *testing.F) {
 	f.Add([]byte{formExact, 12, 2, 5, 0})
 	f.Add([]byte{formDense, 99})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		u, _ := NewUniques(8)
+		u, _ := New(8)
 		u.Insert(Hash("kept"))
 		err := u.UnmarshalBinary(data)
 		if err != nil {
@@ -251,7 +251,7 @@ func FuzzUniquesUnmarshal(f *testing.F) {
 // (Estimate, AppendBinary, being merged) does not change it.
 func TestUniquesAppendedReadsAsItsSet(t *testing.T) {
 	for _, n := range []int{3, 510, 515, 900, 2000} {
-		var u Uniques
+		var u Set
 		u.Init(DefaultPrecision, Appended)
 		hs := distinct(9, n)
 		for _, h := range hs {
@@ -259,7 +259,7 @@ func TestUniquesAppendedReadsAsItsSet(t *testing.T) {
 		}
 		u.Insert(hs[0]) // a repeat
 		entries := u.set.len()
-		var whole Uniques
+		var whole Set
 		for _, h := range hs {
 			whole.Insert(h)
 		}
@@ -274,7 +274,7 @@ func TestUniquesAppendedReadsAsItsSet(t *testing.T) {
 		if string(enc) != string(wantEnc) {
 			t.Errorf("%d customers: encoding differs from a Hashed sketch's", n)
 		}
-		var into Uniques
+		var into Set
 		into.Merge(&u)
 		if got, want := into.Estimate(), whole.Estimate(); got != want || into.Exact() != whole.Exact() {
 			t.Errorf("%d customers: merged got %d (exact %v), want %d (exact %v)", n, got, into.Exact(), want, whole.Exact())

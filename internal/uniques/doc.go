@@ -1,0 +1,23 @@
+// Package uniques is the unique-customer sketch behind sketch.Uniques and
+// the engine's time buckets: 32-bit customer fingerprints kept exactly
+// while a hash table of them, at most half full, fits in the memory of a
+// HyperLogLog sketch of its precision (2^p/8 of them: 512 and 4 KiB at the
+// default precision 12), then a dense axiomhq/hyperloglog sketch, as
+// ClickHouse's uniqCombined does. Fingerprint collisions add about n²/2³³
+// to the error, under 0.1% below ten million customers.
+//
+// The exact fingerprints are kept in one of three layouts (Hashed, Sorted,
+// Appended) chosen by how a bucket is used; only cost and memory depend on
+// the layout, never what is counted. A Set's form is a function of the
+// customers it holds, never of its history, so equal sets of customers
+// give equal estimates: merged replicas answer like one engine.
+//
+// Estimating a dense sketch takes one pass over its registers (about 3 µs
+// at p = 12) and gives exactly axiomhq's estimate.
+//
+// A Set is not safe for concurrent use; its owner guards it. Insert does not
+// allocate once the set's storage has grown; Reset keeps a promoted
+// sketch's registers as a spare, so a reused busy bucket does not allocate
+// a new one. UnmarshalBinary, a decoder of outside input, rejects anything
+// malformed with ErrCorrupt and leaves its receiver untouched.
+package uniques
