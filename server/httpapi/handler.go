@@ -80,6 +80,7 @@ type Handler struct {
 	draining atomic.Bool
 	accepted atomic.Uint64 // events recorded, since New
 	merges   atomic.Uint64 // snapshots merged, since New
+	deletes  atomic.Uint64 // DELETE /v1/keys that deleted something, since New
 }
 
 // New returns the HTTP API over e. The error, if any, is about o.
@@ -119,6 +120,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/scores", auth(http.HandlerFunc(h.handleScores)))
 	route("GET /v1/trend", auth(http.HandlerFunc(h.handleTrend)))
 	route("GET /v1/keys", auth(http.HandlerFunc(h.handleKeys)))
+	route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
 	route("GET /v1/snapshot", auth(http.HandlerFunc(h.handleSnapshot)))
 	if o.Merge {
 		route("POST /v1/merge", auth(http.HandlerFunc(h.handleMerge)))
@@ -200,11 +202,11 @@ func (c *capture) Write(p []byte) (int, error) {
 func (h *Handler) Drain() { h.draining.Store(true) }
 
 // Changes returns a count that grows with every change the handler made to
-// the engine: events recorded and snapshots merged. It is counted after
+// the engine: events recorded, snapshots merged and keys deleted. It is counted after
 // each change, so a snapshot written after reading a count holds at least
 // the changes it counts; package snapfile uses it to skip writes that
 // would hold nothing new.
-func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() }
+func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() + h.deletes.Load() }
 
 // Health is the answer of GET /healthz and GET /readyz.
 type Health struct {

@@ -318,3 +318,51 @@ func queryError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
 }
+
+// Deleted is the answer to DELETE /v1/keys: how many keys were deleted.
+type Deleted struct {
+	Deleted int `json:"deleted"`
+}
+
+// handleDeleteKeys serves DELETE /v1/keys?segment=S&touchpoint=T: it
+// forgets the key S × T, or every key of S without touchpoint (or with
+// touchpoint=*), and everything recorded for them.
+func (s *Handler) handleDeleteKeys(w http.ResponseWriter, r *http.Request) {
+	p, err := params(r, "segment", "touchpoint")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	seg, tp := p["segment"], p["touchpoint"]
+	if seg == "" || seg == engine.All {
+		writeError(w, http.StatusBadRequest, "segment: missing; DELETE /v1/keys deletes the keys of one segment (segment=S), or one key (and touchpoint=T)")
+		return
+	}
+	if tp, err = label("touchpoint", tp); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, err := label("segment", seg); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	n, err := s.engine.DeleteKeys(seg, tp)
+	switch {
+	case errors.Is(err, engine.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "shutting down; nothing was deleted")
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error()+"; nothing was deleted")
+		return
+	case n == 0:
+		what := fmt.Sprintf("segment %q", seg)
+		if tp != engine.All {
+			what = fmt.Sprintf("segment %q × touchpoint %q", seg, tp)
+		}
+		writeError(w, http.StatusNotFound, "no key of "+what+"; nothing was deleted")
+		return
+	}
+	s.deletes.Add(1) // a change for snapshot writes (Changes)
+	s.log.Info("keys deleted", "segment", seg, "touchpoint", tp, "keys", n)
+	writeJSON(w, http.StatusOK, Deleted{Deleted: n})
+}
