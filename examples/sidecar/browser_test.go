@@ -20,6 +20,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/cxscore/cxscore/server/httpapi"
 )
 
 // The dashboard's display rules, as app.js has them: the fewest responses
@@ -373,7 +375,7 @@ func (tb *tab) waitForCards(t *testing.T, base, token, segment, window string) [
 // touchpoints, then one per touchpoint of the segment, in name order.
 func apiCards(t *testing.T, base, token, segment, window string) []wireResult {
 	t.Helper()
-	var keys keyList
+	var keys httpapi.KeyList
 	apiGet(t, base, token, "/v1/keys", &keys)
 	touchpoints := keys.Touchpoints
 	if segment != "*" {
@@ -581,7 +583,7 @@ func postNDJSON(t *testing.T, base, token string, events []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var resp ingestResponse
+		var resp httpapi.IngestResponse
 		err = json.NewDecoder(res.Body).Decode(&resp)
 		res.Body.Close()
 		if err != nil || res.StatusCode != 200 || resp.Accepted != len(chunk) {

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cxscore/cxscore/server/httpapi"
 )
 
 // TestCrashRecovery kills the sidecar with SIGKILL at random moments while
@@ -240,7 +242,7 @@ func (m *crashModel) post(t *testing.T, client *http.Client, base string, batch 
 		return false
 	}
 	defer res.Body.Close()
-	var resp ingestResponse
+	var resp httpapi.IngestResponse
 	if err := json.NewDecoder(res.Body).Decode(&resp); err != nil {
 		return false // cut off by the kill
 	}
@@ -251,7 +253,7 @@ func (m *crashModel) post(t *testing.T, client *http.Client, base string, batch 
 }
 
 var (
-	writtenLine = regexp.MustCompile(`msg="snapshot written" .*\bevents_accepted=(\d+)`)
+	writtenLine = regexp.MustCompile(`msg="snapshot written" .*\bchanges=(\d+)`)
 	bytesAttr   = regexp.MustCompile(`\bbytes=(\d+)`)
 	durAttr     = regexp.MustCompile(`\bduration=(\S+)`)
 )

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cxscore/cxscore/server/httpapi"
 )
 
 // TestEndToEnd builds the sidecar, runs it on a free loopback port, posts
@@ -72,13 +74,13 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	var keys keyList
+	var keys httpapi.KeyList
 	sc.get(t, "/v1/keys", &keys)
-	var wantKeys []keyJSON
+	var wantKeys []httpapi.Key
 	for k := range m.keys {
-		wantKeys = append(wantKeys, keyJSON{k[0], k[1]})
+		wantKeys = append(wantKeys, httpapi.Key{Segment: k[0], Touchpoint: k[1]})
 	}
-	slices.SortFunc(wantKeys, func(a, b keyJSON) int {
+	slices.SortFunc(wantKeys, func(a, b httpapi.Key) int {
 		return strings.Compare(a.Segment+"\x00"+a.Touchpoint, b.Segment+"\x00"+b.Touchpoint)
 	})
 	if !slices.Equal(keys.Keys, wantKeys) {
@@ -236,11 +238,20 @@ func (m *e2eModel) post(t *testing.T, base, contentType string, evs []*e2eEvent)
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var resp ingestResponse
-	if err := json.NewDecoder(res.Body).Decode(&resp); err != nil || res.StatusCode != 200 {
-		t.Fatalf("POST /v1/events: got %d, %v, want 200", res.StatusCode, err)
+	var resp httpapi.IngestResponse
+	if err := json.NewDecoder(res.Body).Decode(&resp); err != nil {
+		t.Fatalf("POST /v1/events: got %d, %v, want a JSON answer", res.StatusCode, err)
 	}
 	answered := time.Now()
+	wantStatus := 422 // every event rejected: nothing recorded
+	for _, ev := range evs {
+		if ev.reason == "" {
+			wantStatus = 200
+		}
+	}
+	if res.StatusCode != wantStatus {
+		t.Fatalf("POST /v1/events: got %d, want %d", res.StatusCode, wantStatus)
+	}
 	var wantRejected []int
 	for i, ev := range evs {
 		ev.sent, ev.answered = sent, answered
@@ -395,10 +406,17 @@ func (m *e2eModel) checkMetrics(t *testing.T, exposition string) {
 		got[key] = v
 	}
 	want := map[string]float64{"cxscore_sidecar_events_accepted_total": float64(m.accepted), "cxscore_keys": float64(len(m.keys))}
-	for _, r := range reasons {
-		want["cxscore_sidecar_events_rejected_total reason="+r.label] = float64(m.reasons[r.label])
+	for _, r := range []string{"bad_json", "invalid_field", "too_large", "unknown_metric", "score_out_of_range",
+		"invalid_segment", "invalid_touchpoint", "too_old", "too_new", "too_many_keys", "closed", "other"} {
+		want["cxscore_sidecar_events_rejected_total reason="+r] = float64(m.reasons[r])
 	}
+	// Every key, and the roll-ups of -metrics-rollups (on by default):
+	// each segment and each touchpoint over all of the other, and all.
+	sels := map[[2]string]bool{{"*", "*"}: true}
 	for k := range m.keys {
+		sels[k], sels[[2]string{k[0], "*"}], sels[[2]string{"*", k[1]}] = true, true, true
+	}
+	for k := range sels {
 		for _, w := range []struct {
 			label string
 			since time.Duration
@@ -408,7 +426,7 @@ func (m *e2eModel) checkMetrics(t *testing.T, exposition string) {
 			customers := map[string]bool{}
 			var nps, n float64
 			for _, ev := range m.events {
-				if ev.segment != k[0] || ev.touchpoint != k[1] || !ev.at.IsZero() && time.Since(ev.at) > w.since {
+				if k[0] != "*" && ev.segment != k[0] || k[1] != "*" && ev.touchpoint != k[1] || !ev.at.IsZero() && time.Since(ev.at) > w.since {
 					continue
 				}
 				responses[ev.metric]++
@@ -545,7 +563,7 @@ func (sc *sidecar) stopDuringRequest(t *testing.T) {
 	pr, pw := io.Pipe()
 	type answer struct {
 		status int
-		resp   ingestResponse
+		resp   httpapi.IngestResponse
 		err    error
 	}
 	answered := make(chan answer, 1)
@@ -565,7 +583,7 @@ func (sc *sidecar) stopDuringRequest(t *testing.T) {
 	var before wireResult
 	sc.get(t, selection, &before)
 	line := event("enterprise", "checkout", "nps", 10, "", time.Time{}) + "\n"
-	for range 2 * batchSize {
+	for range 2 * 256 {
 		io.WriteString(pw, line)
 	}
 	// The first batch recorded means the request is in the server's hands.
@@ -573,7 +591,7 @@ func (sc *sidecar) stopDuringRequest(t *testing.T) {
 	for {
 		var r wireResult
 		sc.get(t, selection, &r)
-		if r.NPS.Responses >= before.NPS.Responses+batchSize {
+		if r.NPS.Responses >= before.NPS.Responses+256 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -591,8 +609,8 @@ func (sc *sidecar) stopDuringRequest(t *testing.T) {
 	}
 	pw.Close()
 	a := <-answered
-	if a.err != nil || a.status != 200 || a.resp.Accepted != 2*batchSize+100 {
-		t.Errorf("the request in flight at SIGTERM: got %d, %d accepted, %v; want 200 and %d", a.status, a.resp.Accepted, a.err, 2*batchSize+100)
+	if a.err != nil || a.status != 200 || a.resp.Accepted != 2*256+100 {
+		t.Errorf("the request in flight at SIGTERM: got %d, %d accepted, %v; want 200 and %d", a.status, a.resp.Accepted, a.err, 2*256+100)
 	}
 	select {
 	case err := <-sc.done:

@@ -2,92 +2,17 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/cxscore/cxscore/engine"
-	"github.com/cxscore/cxscore/window"
+	"github.com/cxscore/cxscore/server/httpapi"
 )
 
 // t0 is the tests' "now": mid-morning, so that a minute of clock skew never
 // crosses a day.
 var t0 = time.Date(2026, 11, 24, 10, 15, 30, 0, time.UTC)
-
-// fixture is a server over a fresh engine, both on one manual clock.
-type fixture struct {
-	t      testing.TB
-	engine *engine.Engine
-	clock  *window.ManualClock
-	server *Server
-}
-
-func newFixture(t testing.TB, cfg engine.Config, o Options) *fixture {
-	t.Helper()
-	f := &fixture{t: t, clock: window.NewManualClock(t0)}
-	cfg.Clock = f.clock
-	if cfg.CacheBytes == 0 {
-		cfg.CacheBytes = -1 // ristretto's goroutines and memory are not what these tests test
-	}
-	var err error
-	if f.engine, err = engine.New(cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.engine.Close() })
-	o.Clock = f.clock
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if f.server, err = NewServer(f.engine, o); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-// do sends a request to the server in process and returns the status and
-// body. header is name, value pairs.
-func (f *fixture) do(method, target, body string, header ...string) (int, string) {
-	f.t.Helper()
-	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	for i := 0; i+1 < len(header); i += 2 {
-		r.Header.Set(header[i], header[i+1])
-	}
-	return f.serve(r)
-}
-
-func (f *fixture) serve(r *http.Request) (int, string) {
-	w := httptest.NewRecorder()
-	f.server.ServeHTTP(w, r)
-	return w.Code, w.Body.String()
-}
-
-// post sends events and decodes the answer.
-func (f *fixture) post(contentType, body string) (int, ingestResponse) {
-	f.t.Helper()
-	code, text := f.do("POST", "/v1/events", body, "Content-Type", contentType)
-	var resp ingestResponse
-	if err := json.Unmarshal([]byte(text), &resp); err != nil {
-		f.t.Fatalf("POST /v1/events answered %d %q: %v", code, text, err)
-	}
-	return code, resp
-}
-
-// total returns the responses of every metric the engine holds, over its
-// whole retention.
-func (f *fixture) total() uint64 {
-	f.t.Helper()
-	var r engine.Result
-	if err := f.engine.Query(engine.Query{Window: 35 * 24 * time.Hour}, &r); err != nil {
-		f.t.Fatal(err)
-	}
-	return r.Responses()
-}
 
 // wireResult is a /v1/scores answer as a client decodes it.
 type wireResult struct {
@@ -110,7 +35,7 @@ type wireScore struct {
 	Promoters     uint64            `json:"promoters"`
 	Passives      uint64            `json:"passives"`
 	Detractors    uint64            `json:"detractors"`
-	Interval      *interval         `json:"interval"`
+	Interval      *httpapi.Interval `json:"interval"`
 	Distribution  map[string]uint64 `json:"distribution"`
 }
 
@@ -120,15 +45,6 @@ type wireTrend struct {
 	Window     string       `json:"window"`
 	Step       string       `json:"step"`
 	Points     []wireResult `json:"points"`
-}
-
-func decodeJSON[T any](t testing.TB, text string) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal([]byte(text), &v); err != nil {
-		t.Fatalf("decoding %q: %v", text, err)
-	}
-	return v
 }
 
 // event returns the JSON of an event at the given time.
@@ -160,3 +76,5 @@ func buildSidecar(t *testing.T) string {
 	}
 	return bin
 }
+
+const ndjson = "application/x-ndjson"

@@ -11,11 +11,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/server/httpapi"
+	"github.com/cxscore/cxscore/server/metrics"
+	"github.com/cxscore/cxscore/server/snapfile"
 )
 
 func main() {
@@ -47,7 +54,9 @@ type config struct {
 	precision       uint
 	cacheBytes      int64
 	maxBody         int64
-	metricsWindows  []Window
+	metricsWindows  []metrics.Window
+	metricsRollups  bool
+	merge           bool
 	readTimeout     time.Duration
 	writeTimeout    time.Duration
 	shutdownTimeout time.Duration
@@ -69,7 +78,8 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/trend    ?segment=S&touchpoint=T&window=24h&step=1h
   GET  /v1/keys     the segments and touchpoints seen
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
-  POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state
+  POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
+  DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint
   GET  /metrics     Prometheus exposition
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
@@ -78,6 +88,7 @@ With a token (-token or CXSCORE_TOKEN), /v1/ and /metrics need the header
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish first.
 With -snapshot FILE the state survives restarts: FILE is loaded at start and
 replaced every -snapshot-every and at shutdown.
+The dashboard is at / (its URL is logged at start).
 
 Flags:
 `
@@ -99,16 +110,18 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
-	fs.Int64Var(&c.maxBody, "max-body", DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
+	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
 	windows := fs.String("metrics-windows", "5m,1h,24h", "comma-separated `windows` that /metrics reports scores over")
+	fs.BoolVar(&c.metricsRollups, "metrics-rollups", true, "also report every segment over all touchpoints (touchpoint=\"*\"), every touchpoint over all\nsegments (segment=\"*\") and everything, computed by the engine (unique customers do not add up)")
+	fs.BoolVar(&c.merge, "merge", false, "serve POST /v1/merge, which adds a snapshot to the state; needs a token (-token or CXSCORE_TOKEN)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "longest time to read a request, body included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 2*time.Minute, "longest time from the end of a request's headers to the end of its response;\nkeep it above -read-timeout, since events are answered once their body is read")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
 	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
 	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
-	fs.DurationVar(&c.snapshotEvery, "snapshot-every", DefaultSnapshotEvery, "how often to write -snapshot; at most this much is lost if the process dies")
-	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
+	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "how often to write -snapshot; at most this much is lost if the process dies")
+	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -146,17 +159,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.maxFuture == 0 {
 		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
 	}
-	seen := map[string]bool{}
-	for _, text := range strings.Split(*windows, ",") {
-		w, err := parseWindow("-metrics-windows", strings.TrimSpace(text), "")
-		if err != nil {
-			return bad("%v", err)
-		}
-		if seen[w.Text] {
-			return bad("-metrics-windows lists %s twice", w.Text)
-		}
-		seen[w.Text] = true
-		c.metricsWindows = append(c.metricsWindows, w)
+	if c.merge && c.token == "" {
+		return bad("-merge needs a token (-token or CXSCORE_TOKEN): a merge can change every score")
+	}
+	var err error
+	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
+		return bad("-metrics-windows: %v", err)
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return bad("-log-level %q: want debug, info, warn or error", *logLevel)
@@ -172,8 +180,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 }
 
 // run is the sidecar: it serves until ctx ends or a SIGINT or SIGTERM
-// arrives, then shuts down gracefully. It logs to stderr, including the
-// address it listens on.
+// arrives (or, when run by go run, the go command goes away), then shuts
+// down gracefully. It logs to stderr, including the address it listens on
+// and the dashboard's URL.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	c, err := parseFlags(args, getenv, stderr)
 	if err != nil {
@@ -197,23 +206,56 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer e.Close()
-	s, err := NewServer(e, Options{
-		Token:          c.token,
-		MaxBodyBytes:   c.maxBody,
-		MetricsWindows: c.metricsWindows,
-		Logger:         logger,
-		MaxMergeBytes:  c.maxMergeBytes,
-		SnapshotPath:   c.snapshotPath,
+
+	collector, err := metrics.New(e, metrics.Options{Windows: c.metricsWindows, Rollups: c.metricsRollups})
+	if err != nil {
+		return err
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collector,
+	)
+	var keeper *snapfile.Keeper // nil without -snapshot
+	ready := func() error {
+		if keeper == nil {
+			return nil
+		}
+		return keeper.Err()
+	}
+	h, err := httpapi.New(e, httpapi.Options{
+		Token:         c.token,
+		MaxBodyBytes:  c.maxBody,
+		MaxMergeBytes: c.maxMergeBytes,
+		Merge:         c.merge,
+		Dashboard:     true,
+		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		}),
+		Ready:  ready,
+		Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
+	registry.MustRegister(h.Collector())
+	if c.snapshotPath != "" {
+		keeper, err = snapfile.Open(e, snapfile.Config{
+			Path: c.snapshotPath, Every: c.snapshotEvery, Changes: h.Changes, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		registry.MustRegister(keeper.Collector())
+	}
+
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{
-		Handler:           s,
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       c.readTimeout,
 		WriteTimeout:      c.writeTimeout,
@@ -222,14 +264,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "token", c.token != "",
 		"max_keys", c.maxKeys, "max_body", c.maxBody)
+	logger.Info("dashboard", "url", dashboardURL(ln.Addr()))
 	if !isLoopback(ln.Addr()) && c.token == "" {
 		logger.Warn("listening beyond loopback without a token: anyone who can reach the port can read and write scores")
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	stopSnapshots := s.StartSnapshots(c.snapshotEvery) // nothing without -snapshot
-	defer stopSnapshots()                              // a last write on every way out
+	ctx = stopWithGoRun(ctx, logger) // go run's SIGTERM kills only the go command (gorun.go)
+	if keeper != nil {
+		keeper.Start()
+		defer keeper.Close() // a last write on every way out; the one below reports its error
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -239,7 +285,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	stop() // a second signal kills the process the usual way
 	logger.Info("shutting down", "timeout", c.shutdownTimeout)
-	s.Drain()
+	h.Drain()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
@@ -249,8 +295,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	if err := stopSnapshots(); err != nil {
-		return fmt.Errorf("last snapshot: %w", err)
+	if keeper != nil {
+		if err := keeper.Close(); err != nil {
+			return fmt.Errorf("last snapshot: %w", err)
+		}
 	}
 	logger.Info("stopped")
 	return nil
@@ -259,4 +307,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
+}
+
+// dashboardURL is where a person on this machine opens the dashboard:
+// the listening address, with a host a browser can reach for 0.0.0.0 or ::.
+func dashboardURL(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String() + "/"
+	}
+	host := ta.IP.String()
+	if ta.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(ta.Port)) + "/"
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cxscore/cxscore/server/httpapi"
+	"github.com/cxscore/cxscore/server/metrics"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -25,7 +28,7 @@ func TestParseFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.addr != "127.0.0.1:8080" || c.token != "" || c.maxKeys != 10_000 || c.maxFuture != time.Minute ||
-			c.precision != 12 || c.maxBody != DefaultMaxBodyBytes || len(c.metricsWindows) != 3 ||
+			c.precision != 12 || c.maxBody != httpapi.DefaultMaxBodyBytes || len(c.metricsWindows) != 3 ||
 			c.logLevel != slog.LevelInfo || c.logJSON || c.readTimeout >= c.writeTimeout {
 			t.Errorf("got %+v, want the documented defaults", c)
 		}
@@ -38,7 +41,7 @@ func TestParseFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := config{addr: ":9000", token: "t1", maxKeys: 5, maxFuture: -1, precision: 14, cacheBytes: -1, maxBody: 1000,
-			metricsWindows: []Window{{"1m", time.Minute}, {"7d", 7 * 24 * time.Hour}}, readTimeout: time.Second,
+			metricsWindows: []metrics.Window{{Text: "1m", Duration: time.Minute}, {Text: "7d", Duration: 7 * 24 * time.Hour}}, readTimeout: time.Second,
 			writeTimeout: 2 * time.Second, shutdownTimeout: 3 * time.Second, logLevel: slog.LevelDebug, logJSON: true}
 		if c.addr != want.addr || c.token != want.token || c.maxKeys != want.maxKeys || c.maxFuture != want.maxFuture ||
 			c.precision != want.precision || c.cacheBytes != want.cacheBytes || c.maxBody != want.maxBody ||
@@ -72,9 +75,10 @@ func TestParseFlags(t *testing.T) {
 		{"-max-keys 0", "-max-keys 0, want > 0"},
 		{"-max-body -5", "-max-body -5, want > 0"},
 		{"-precision 300", "-precision 300, want 8-16"},
-		{"-metrics-windows 5m,,1h", `-metrics-windows "": want a Go duration`},
-		{"-metrics-windows 1h,1h", "lists 1h twice"},
-		{"-metrics-windows 1y", `-metrics-windows "1y"`},
+		{"-metrics-windows 5m,,1h", `-metrics-windows: window "": want a Go duration`},
+		{"-metrics-windows 1h,1h", "1h listed twice"},
+		{"-merge", "-merge needs a token"},
+		{"-metrics-windows 1y", `-metrics-windows: window "1y"`},
 		{"-log-level loud", `-log-level "loud"`},
 		{"-log-format xml", `-log-format "xml"`},
 		{"-addr", "flag needs an argument"},

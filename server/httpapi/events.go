@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bufio"
@@ -21,20 +21,22 @@ const batchSize = 256
 // rejected_count counts them all.
 const maxListed = 1000
 
-// ingestResponse is the answer to POST /v1/events. Accepted events were
-// recorded. Rejected lists the first maxListed rejected events by index,
-// ascending; RejectedCount counts all of them. Error is set when the body
-// could not be read to its end (status 400 or 413): the events before the
-// break were still decoded and recorded, and the counts cover exactly
-// those.
-type ingestResponse struct {
+// IngestResponse is the answer to POST /v1/events, whatever its status.
+// Accepted events were recorded. Rejected lists the first 1000 rejected
+// events by index, ascending; RejectedCount counts all of them. Error is
+// set when the body could not be read to its end, or when nothing was
+// recorded: the events before a break were still decoded and recorded, and
+// the counts cover exactly those.
+type IngestResponse struct {
 	Error         string      `json:"error,omitempty"`
 	Accepted      int         `json:"accepted"`
-	Rejected      []rejection `json:"rejected"`
+	Rejected      []Rejection `json:"rejected"`
 	RejectedCount int         `json:"rejected_count"`
 }
 
-type rejection struct {
+// Rejection is one event of a POST /v1/events that was not recorded: its
+// 0-based index in the body (NDJSON: among the non-blank lines) and why.
+type Rejection struct {
 	Index int    `json:"index"`
 	Error string `json:"error"`
 }
@@ -53,29 +55,30 @@ const bodyForms = "an event object, a JSON array of them, or NDJSON (one object 
 // read and records them batchSize at a time. Servers pool them; the zero
 // value is ready to use.
 type ingest struct {
-	s       *Server
+	s       *Handler
 	dec     eventDecoder
 	br      *bufio.Reader
 	raw     json.RawMessage
 	batch   []engine.Event
 	index   []int       // index[i] is the event index of batch[i]
-	pending []rejection // decoder rejections since the last flush
+	pending []Rejection // decoder rejections since the last flush
 	next    int         // index of the next event
-	resp    ingestResponse
+	closed  int         // rejections because the engine was closed
+	resp    IngestResponse
 }
 
-func (in *ingest) reset(s *Server, body io.Reader) {
+func (in *ingest) reset(s *Handler, body io.Reader) {
 	in.s = s
 	if in.br == nil {
 		in.br = bufio.NewReaderSize(body, maxEventBytes)
 	} else {
 		in.br.Reset(body)
 	}
-	in.next = 0
+	in.next, in.closed = 0, 0
 	if in.resp.Rejected == nil {
-		in.resp.Rejected = make([]rejection, 0, 8) // [] on the wire, not null
+		in.resp.Rejected = make([]Rejection, 0, 8) // [] on the wire, not null
 	}
-	in.resp = ingestResponse{Rejected: in.resp.Rejected[:0]}
+	in.resp = IngestResponse{Rejected: in.resp.Rejected[:0]}
 	if len(in.dec.labels) >= maxInterned {
 		clear(in.dec.labels) // let a request of junk labels start afresh
 	}
@@ -94,16 +97,18 @@ func (in *ingest) release() {
 	}
 }
 
-// handleEvents serves POST /v1/events.
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+// handleEvents serves POST /v1/events. The status follows the package
+// doc's table: 2xx only when events were recorded, and never a status that
+// invites a retry (5xx, 408, 429) once one was.
+func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > s.maxBody {
-		s.writeEventsError(w, &ingestResponse{Rejected: []rejection{}}, &bodyError{http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("body of %d bytes, the limit is %d (-max-body)", r.ContentLength, s.maxBody)})
+		s.writeEventsError(w, &IngestResponse{Rejected: []Rejection{}}, &bodyError{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("body of %d bytes, the limit is %d (-max-body); nothing was recorded", r.ContentLength, s.maxBody)})
 		return
 	}
 	if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
-		s.writeEventsError(w, &ingestResponse{Rejected: []rejection{}}, &bodyError{http.StatusUnsupportedMediaType,
-			fmt.Sprintf("Content-Encoding %q is not supported; send the body uncompressed", enc)})
+		s.writeEventsError(w, &IngestResponse{Rejected: []Rejection{}}, &bodyError{http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Content-Encoding %q is not supported; send the body uncompressed; nothing was recorded", enc)})
 		return
 	}
 	in := s.ingests.Get().(*ingest)
@@ -118,14 +123,27 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		err = in.readJSON()
 	}
 	in.flush()
-	if err != nil {
+	switch {
+	case err != nil:
 		s.writeEventsError(w, &in.resp, err)
-		return
+	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
+		// Shutting down before anything was recorded: another replica
+		// or a later try may take the same body whole.
+		in.resp.Error = "shutting down; nothing was recorded"
+		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
+	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0:
+		in.resp.Error = "every event was rejected; nothing was recorded"
+		writeJSON(w, http.StatusUnprocessableEntity, &in.resp)
+	default:
+		writeJSON(w, http.StatusOK, &in.resp)
 	}
-	writeJSON(w, http.StatusOK, &in.resp)
 }
 
-func (s *Server) writeEventsError(w http.ResponseWriter, resp *ingestResponse, err error) {
+// writeEventsError answers a body that could not be read to its end. The
+// status is 400 (413 for the size limit, 415 for a compressed body) whether
+// or not events before the break were recorded: none of these invites a
+// retry, and the body's counts say what was recorded.
+func (s *Handler) writeEventsError(w http.ResponseWriter, resp *IngestResponse, err error) {
 	status := http.StatusBadRequest
 	var be *bodyError
 	var mbe *http.MaxBytesError
@@ -300,7 +318,7 @@ func (in *ingest) add(raw []byte) {
 }
 
 func (in *ingest) rejectNext(err error) {
-	in.pending = append(in.pending, rejection{Index: in.next, Error: err.Error()})
+	in.pending = append(in.pending, Rejection{Index: in.next, Error: err.Error()})
 	in.s.metrics.rejected(err)
 	in.next++
 	if len(in.pending) >= batchSize {
@@ -324,16 +342,19 @@ func (in *ingest) flush() {
 			}
 		}
 		in.resp.Accepted += len(in.batch) - len(rejected)
-		in.s.metrics.accepted.Add(float64(len(in.batch) - len(rejected)))
+		in.s.accepted.Add(uint64(len(in.batch) - len(rejected)))
 	}
 	pending := in.pending
 	for len(pending) > 0 || len(rejected) > 0 {
-		var r rejection
+		var r Rejection
 		if len(rejected) == 0 || len(pending) > 0 && pending[0].Index < in.index[rejected[0].Index] {
 			r, pending = pending[0], pending[1:]
 		} else {
-			r = rejection{Index: in.index[rejected[0].Index], Error: rejected[0].Err.Error()}
+			r = Rejection{Index: in.index[rejected[0].Index], Error: rejected[0].Err.Error()}
 			in.s.metrics.rejected(rejected[0].Err)
+			if errors.Is(rejected[0].Err, engine.ErrClosed) {
+				in.closed++
+			}
 			rejected = rejected[1:]
 		}
 		in.resp.RejectedCount++

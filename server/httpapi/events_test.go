@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bytes"
@@ -31,12 +31,12 @@ func TestPostEvents(t *testing.T) {
 		err         string         // part of the request's error, if any
 	}{
 		{name: "one object", body: good, status: 200, accepted: 1},
-		{name: "one bad object", body: bad, status: 200,
+		{name: "one bad object", body: bad, status: 422, err: "every event was rejected; nothing was recorded",
 			rejected: map[int]string{0: "score out of range: nps score 11, want 0-10"}},
 		{name: "array", body: "[" + good + "," + bad + ",\n" + good2 + "]", status: 200, accepted: 2,
 			rejected: map[int]string{1: "nps score 11"}},
 		{name: "empty array", body: "[]", status: 200},
-		{name: "array of non-objects", body: `[1, "x", null, [], {"a":1}]`, status: 200, rejected: map[int]string{
+		{name: "array of non-objects", body: `[1, "x", null, [], {"a":1}]`, status: 422, err: "nothing was recorded", rejected: map[int]string{
 			0: "want an event object, got number 1", 1: `got string "x"`, 2: "got null", 3: "got an array", 4: `unknown field "a"`}},
 		{name: "objects one after another", body: good + good2 + "\n" + bad, status: 200, accepted: 2,
 			rejected: map[int]string{2: "nps score 11"}},
@@ -48,7 +48,7 @@ func TestPostEvents(t *testing.T) {
 		{name: "ndjson broken lines stand alone", contentType: "application/ndjson",
 			body: good + "\n{\"segment\":\n" + good2 + "\n[\n" + bad + "\n", status: 200, accepted: 2,
 			rejected: map[int]string{1: "invalid JSON", 3: "invalid JSON", 4: "nps score 11"}},
-		{name: "ndjson pretty-printed object", contentType: ndjson, body: "{\n\"segment\": \"s\"\n}", status: 200,
+		{name: "ndjson pretty-printed object", contentType: ndjson, body: "{\n\"segment\": \"s\"\n}", status: 422, err: "nothing was recorded",
 			rejected: map[int]string{0: "invalid JSON", 1: "invalid JSON", 2: "invalid JSON"}},
 		{name: "ndjson not UTF-8", contentType: ndjson, body: good + "\n\xff\xfe\n" + good, status: 200, accepted: 2,
 			rejected: map[int]string{1: "not valid UTF-8"}},
@@ -142,7 +142,7 @@ func TestPostEventsLimit(t *testing.T) {
 				r.ContentLength = -1
 			}
 			code, text := f.serve(r)
-			resp := decodeJSON[ingestResponse](t, text)
+			resp := decodeJSON[IngestResponse](t, text)
 			if code != 413 {
 				t.Errorf("got status %d, want 413", code)
 			}
@@ -232,10 +232,10 @@ func TestPostEventsKeepsWhatWasRecorded(t *testing.T) {
 	}
 	for _, body := range []string{"", "null", "{", "[", `{"score":1e30}`, "\xff\xfe", `[{"score": 99999999999999999999}]`, strings.Repeat("[", 100000)} {
 		code, text := f.do("POST", "/v1/events", body)
-		if code != 200 && code != 400 {
-			t.Errorf("POST %.20q: got status %d, want 200 or 400", body, code)
+		if code != 400 && code != 422 {
+			t.Errorf("POST %.20q: got status %d, want 400 or 422", body, code)
 		}
-		if resp := decodeJSON[ingestResponse](t, text); resp.Error == "" && resp.RejectedCount == 0 {
+		if resp := decodeJSON[IngestResponse](t, text); resp.Error == "" && resp.RejectedCount == 0 {
 			t.Errorf("POST %.20q: got %s, want an error or a rejection", body, text)
 		}
 	}
@@ -258,10 +258,10 @@ func TestPostEventsStreams(t *testing.T) {
 	pr, pw := io.Pipe()
 	r := httptest.NewRequest("POST", "/v1/events", pr)
 	r.Header.Set("Content-Type", ndjson)
-	done := make(chan ingestResponse)
+	done := make(chan IngestResponse)
 	go func() {
 		_, text := f.serve(r)
-		done <- decodeJSON[ingestResponse](t, text)
+		done <- decodeJSON[IngestResponse](t, text)
 	}()
 	line := []byte(event("s", "t", "nps", 9, "", t0) + "\n")
 	// A write to a pipe returns once the reader has taken it, and the

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"strings"
@@ -142,7 +142,7 @@ func TestScoresBadRequests(t *testing.T) {
 				t.Errorf("got %d %s, want %d", code, text, tt.status)
 			}
 			if tt.status != 200 {
-				if e := decodeJSON[errorResponse](t, text); !strings.Contains(e.Error, tt.err) {
+				if e := decodeJSON[Error](t, text); !strings.Contains(e.Error, tt.err) {
 					t.Errorf("got error %q, want %q", e.Error, tt.err)
 				}
 			}
@@ -189,35 +189,5 @@ func TestKeys(t *testing.T) {
 		`{"segment":"enterprise","touchpoint":"checkout"},{"segment":"enterprise","touchpoint":"web"},{"segment":"smb","touchpoint":"checkout"}]}` + "\n"
 	if text != want {
 		t.Errorf("got %s, want %s", text, want)
-	}
-}
-
-func TestParseWindow(t *testing.T) {
-	tests := []struct {
-		text string
-		want time.Duration
-		ok   bool
-	}{
-		{"", time.Hour, true}, // the default
-		{"1h", time.Hour, true},
-		{"90m", 90 * time.Minute, true},
-		{"1h30m", 90 * time.Minute, true},
-		{"7d", 7 * 24 * time.Hour, true},
-		{"+7d", 7 * 24 * time.Hour, true},
-		{"10000d", 10000 * 24 * time.Hour, true},
-		{"10001d", 0, false},
-		{"0d", 0, false},
-		{"d", 0, false},
-		{"7 d", 0, false},
-		{"1w", 0, false},
-		{"-5m", 0, false},
-		{"9223372036854775807ns", 1<<63 - 1, true},
-		{"9223372036854775808ns", 0, false},
-	}
-	for _, tt := range tests {
-		w, err := parseWindow("window", tt.text, "1h")
-		if (err == nil) != tt.ok || w.Duration != tt.want {
-			t.Errorf("parseWindow(%q) = %v, %v; want %v, ok %t", tt.text, w.Duration, err, tt.want, tt.ok)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bytes"
@@ -12,12 +12,13 @@ import (
 )
 
 // FuzzEvents posts arbitrary bodies, as JSON and as NDJSON, and checks
-// that every answer is a clean 200, 400 or 413 with a JSON body; that the
+// that every answer is a clean 200, 400, 413 or 422 with a JSON body (422
+// exactly when every event was rejected); that the
 // engine holds exactly the events the answer accepted; that accepted and
 // rejected add up to the events of the body, counted here independently;
 // and that only bodies that are not JSON get 400.
 //
-//	go test -run '^$' -fuzz '^FuzzEvents$' -fuzztime 1m ./examples/sidecar
+//	go test -run '^$' -fuzz '^FuzzEvents$' -fuzztime 1m ./server/httpapi
 func FuzzEvents(f *testing.F) {
 	good := event("enterprise", "checkout", "nps", 9, "c-1", t0)
 	for _, seed := range []struct {
@@ -63,15 +64,24 @@ func FuzzEvents(f *testing.F) {
 		}
 		w := httptest.NewRecorder()
 		fx.server.ServeHTTP(w, r)
-		var resp ingestResponse
+		var resp IngestResponse
 		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 			t.Fatalf("got status %d and a body that is not JSON (%v): %q", w.Code, err, w.Body)
 		}
-		if w.Code != 200 && w.Code != 400 && w.Code != 413 {
-			t.Fatalf("got status %d, want 200, 400 or 413", w.Code)
+		if w.Code != 200 && w.Code != 400 && w.Code != 413 && w.Code != 422 {
+			t.Fatalf("got status %d, want 200, 400, 413 or 422", w.Code)
 		}
 		if (w.Code == 200) != (resp.Error == "") {
 			t.Fatalf("got status %d with error %q", w.Code, resp.Error)
+		}
+		if w.Code == 422 && (resp.Accepted > 0 || resp.RejectedCount == 0) {
+			t.Fatalf("got 422 with %d accepted and %d rejected, want it only when every event was rejected", resp.Accepted, resp.RejectedCount)
+		}
+		// A body read whole: 200 when something was recorded or there was
+		// nothing to record, 422 when every event was rejected.
+		whole := 200
+		if resp.Accepted == 0 && resp.RejectedCount > 0 {
+			whole = 422
 		}
 		if got := total(t) - before; got != uint64(resp.Accepted) {
 			t.Fatalf("answer says %d accepted, engine recorded %d", resp.Accepted, got)
@@ -101,8 +111,8 @@ func FuzzEvents(f *testing.F) {
 					lines++
 				}
 			}
-			if w.Code != 200 || events != lines {
-				t.Fatalf("NDJSON: got %d with %d events, want 200 and %d", w.Code, events, lines)
+			if w.Code != whole || events != lines {
+				t.Fatalf("NDJSON: got %d with %d events, want %d and %d", w.Code, events, whole, lines)
 			}
 		case len(start) == 0 || start[0] != '[' && start[0] != '{':
 			if w.Code != 400 || events != 0 {
@@ -113,12 +123,12 @@ func FuzzEvents(f *testing.F) {
 			if err := json.Unmarshal(text, &elems); err != nil {
 				t.Fatal(err)
 			}
-			if w.Code != 200 || events != len(elems) {
-				t.Fatalf("array: got %d with %d events, want 200 and %d", w.Code, events, len(elems))
+			if w.Code != whole || events != len(elems) {
+				t.Fatalf("array: got %d with %d events, want %d and %d", w.Code, events, whole, len(elems))
 			}
 		case json.Valid(text):
-			if w.Code != 200 || events != 1 {
-				t.Fatalf("one object: got %d with %d events, want 200 and 1", w.Code, events)
+			if w.Code != whole || events != 1 {
+				t.Fatalf("one object: got %d with %d events, want %d and 1", w.Code, events, whole)
 			}
 		default: // broken JSON: 400, or 200 for objects one after another
 			if w.Code == 413 {

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // metrics, 10,000 customers and the last hour. An op is one request;
 // events/s is the figure to compare.
 //
-//	go test -run '^$' -bench IngestNDJSON -benchtime 3s ./examples/sidecar
+//	go test -run '^$' -bench IngestNDJSON -benchtime 3s ./server/httpapi
 func BenchmarkIngestNDJSON(b *testing.B) {
 	for _, batch := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
@@ -46,7 +46,7 @@ func BenchmarkIngestNDJSON(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				var resp ingestResponse
+				var resp IngestResponse
 				for pb.Next() {
 					res, err := client.Post(srv.URL+"/v1/events", ndjson, bytes.NewReader(payload))
 					if err != nil {

@@ -1,0 +1,291 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/window"
+)
+
+// Options configures a Handler. The zero value serves the /v1/ API without
+// a token, with the system clock and the default limits, and without the
+// dashboard, /metrics or POST /v1/merge; each field says what its zero
+// value means.
+type Options struct {
+	// Clock is the handler's clock: it stamps events without a time and
+	// ends every query's window. Zero: the system clock. Give it the same
+	// clock as the engine's.
+	Clock window.Clock
+	// Token, if set, is the bearer token every /v1/ endpoint and /metrics
+	// require. It may not contain white space. Zero: no authentication.
+	Token string
+	// MaxBodyBytes bounds the body of POST /v1/events; a larger one is
+	// answered 413. Zero: DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxMergeBytes bounds the body of POST /v1/merge; a larger one is
+	// answered 413. Zero: DefaultMaxMergeBytes.
+	MaxMergeBytes int64
+	// Merge serves POST /v1/merge, which adds a snapshot to the engine.
+	// Zero: not served (404).
+	Merge bool
+	// Dashboard serves the live dashboard at / and its files under
+	// /static/, without the token: they hold no data. Zero: not served.
+	Dashboard bool
+	// Metrics, if set, is served at GET /metrics behind the token, for
+	// example promhttp.HandlerFor over a registry holding the collector of
+	// package metrics and Handler.Collector. Zero: not served.
+	Metrics http.Handler
+	// Ready, if set, is asked by GET /readyz: a non-nil error answers 503
+	// with the error's text, for example while snapshot writes fail. Zero:
+	// ready until Drain.
+	Ready func() error
+	// Logger receives the handler's logs; at level debug, one line per
+	// request. Zero: slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultMaxBodyBytes is the default limit on the body of POST /v1/events,
+// about 100,000 events. Bodies are read in batches, never held whole, so
+// the limit bounds the work of one request rather than its memory.
+const DefaultMaxBodyBytes = 16 << 20
+
+// DefaultMaxMergeBytes is the default limit on the body of POST /v1/merge.
+// The engine checks a snapshot whole before it merges anything, so a
+// merge holds about as much memory as its body: the limit bounds that.
+const DefaultMaxMergeBytes = 1 << 30
+
+// Handler is the HTTP API over one engine, an http.Handler. It serves its
+// routes at their full paths (/v1/events, /metrics, ...), so mount it at
+// "/" or at "/v1/" of a caller's http.ServeMux. It is safe for concurrent
+// use.
+type Handler struct {
+	engine   *engine.Engine
+	clock    window.Clock
+	log      *slog.Logger
+	maxBody  int64
+	maxMerge int64
+	ready    func() error
+	metrics  *requestMetrics
+	mux      *http.ServeMux
+	ingests  sync.Pool // *ingest
+	draining atomic.Bool
+	accepted atomic.Uint64 // events recorded, since New
+	merges   atomic.Uint64 // snapshots merged, since New
+	deletes  atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+}
+
+// New returns the HTTP API over e. The error, if any, is about o.
+func New(e *engine.Engine, o Options) (*Handler, error) {
+	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready}
+	if h.clock == nil {
+		h.clock = window.SystemClock{}
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.maxBody == 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.maxBody < 0 {
+		return nil, fmt.Errorf("max body bytes %d, want > 0", h.maxBody)
+	}
+	if h.maxMerge == 0 {
+		h.maxMerge = DefaultMaxMergeBytes
+	}
+	if h.maxMerge < 0 {
+		return nil, fmt.Errorf("max merge bytes %d, want > 0", h.maxMerge)
+	}
+	if strings.TrimSpace(o.Token) != o.Token || strings.ContainsAny(o.Token, " \t\r\n") {
+		return nil, errors.New("token must not contain white space")
+	}
+	h.ingests.New = func() any { return new(ingest) }
+	h.metrics = newRequestMetrics(h)
+
+	auth := requireToken(o.Token)
+	h.mux = http.NewServeMux()
+	route := func(pattern string, hd http.Handler) {
+		path := pattern[strings.IndexByte(pattern, ' ')+1:]
+		h.mux.Handle(pattern, h.metrics.instrument(path, hd))
+	}
+	route("POST /v1/events", auth(http.HandlerFunc(h.handleEvents)))
+	route("GET /v1/scores", auth(http.HandlerFunc(h.handleScores)))
+	route("GET /v1/trend", auth(http.HandlerFunc(h.handleTrend)))
+	route("GET /v1/keys", auth(http.HandlerFunc(h.handleKeys)))
+	route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+	route("GET /v1/snapshot", auth(http.HandlerFunc(h.handleSnapshot)))
+	if o.Merge {
+		route("POST /v1/merge", auth(http.HandlerFunc(h.handleMerge)))
+	}
+	if o.Metrics != nil {
+		route("GET /metrics", auth(o.Metrics))
+	}
+	route("GET /healthz", http.HandlerFunc(h.handleHealth))
+	route("GET /readyz", http.HandlerFunc(h.handleReady))
+	if o.Dashboard {
+		d := newDashboard() // the page and its files, open: they hold no data (dashboard.go)
+		route("GET /{$}", d)
+		route("GET /static/", d)
+	}
+	return h, nil
+}
+
+// ServeHTTP serves the API. A path it does not serve is 404 and a method a
+// path does not take is 405 (with Allow), both with a JSON error body like
+// every other answer.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.serve(w, r)
+		return
+	}
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h.serve(rec, r)
+	h.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	hd, pattern := h.mux.Handler(r)
+	if pattern != "" {
+		hd.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer (404, 405 with Allow, or a redirect to a
+	// cleaned path): keep its status and headers, say it in JSON.
+	c := &capture{header: http.Header{}}
+	hd.ServeHTTP(c, r)
+	for _, name := range []string{"Allow", "Location"} {
+		if v := c.header.Get(name); v != "" {
+			w.Header().Set(name, v)
+		}
+	}
+	switch c.status {
+	case http.StatusNotFound:
+		writeError(w, c.status, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		writeError(w, c.status, fmt.Sprintf("%s %s: method not allowed; this endpoint takes %s", r.Method, r.URL.Path, c.header.Get("Allow")))
+	default:
+		writeError(w, c.status, http.StatusText(c.status))
+	}
+}
+
+// capture records the status and headers of the mux's fallback answers.
+type capture struct {
+	header http.Header
+	status int
+}
+
+func (c *capture) Header() http.Header { return c.header }
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+func (c *capture) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return len(p), nil
+}
+
+// Drain marks the handler as shutting down: /readyz answers 503 from now
+// on, so that load balancers stop sending traffic while in-flight requests
+// end.
+func (h *Handler) Drain() { h.draining.Store(true) }
+
+// Changes returns a count that grows with every change the handler made to
+// the engine: events recorded, snapshots merged and keys deleted. It is counted after
+// each change, so a snapshot written after reading a count holds at least
+// the changes it counts; package snapfile uses it to skip writes that
+// would hold nothing new.
+func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() + h.deletes.Load() }
+
+// Health is the answer of GET /healthz and GET /readyz.
+type Health struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Health{Status: "ok"})
+}
+
+func (h *Handler) handleReady(w http.ResponseWriter, r *http.Request) {
+	if h.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, Health{Status: "shutting down"})
+		return
+	}
+	if h.ready != nil {
+		if err := h.ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, Health{Status: "not ready", Error: err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, Health{Status: "ready"})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) // the client may be gone; nothing to do about it
+}
+
+// Error is the body of every answer that is not a success, except those of
+// POST /v1/events, which are an IngestResponse with Error set.
+type Error struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, Error{msg})
+}
+
+// params parses a request's query string, which may hold only the given
+// names, each at most once.
+func params(r *http.Request, names ...string) (map[string]string, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("malformed query string: %v", err)
+	}
+	out := make(map[string]string, len(q))
+	for name, vs := range q {
+		known := false
+		for _, n := range names {
+			known = known || n == name
+		}
+		switch {
+		case !known && len(names) == 0:
+			return nil, fmt.Errorf("unknown parameter %q; this endpoint takes no parameters", name)
+		case !known:
+			return nil, fmt.Errorf("unknown parameter %q; this endpoint takes %s", name, strings.Join(names, ", "))
+		case len(vs) > 1:
+			return nil, fmt.Errorf("parameter %q given %d times, want once", name, len(vs))
+		}
+		out[name] = vs[0]
+	}
+	return out, nil
+}

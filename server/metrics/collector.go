@@ -1,0 +1,265 @@
+package metrics
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/server/internal/windowtext"
+	"github.com/cxscore/cxscore/window"
+)
+
+// Window is a window length and the text of its window label, e.g. "7d"
+// for 168 hours.
+type Window struct {
+	Text     string
+	Duration time.Duration
+}
+
+// DefaultWindows are the windows a Collector reports by default.
+var DefaultWindows = []Window{{"5m", 5 * time.Minute}, {"1h", time.Hour}, {"24h", 24 * time.Hour}}
+
+// ParseWindows reads a comma-separated list of windows, each a Go duration
+// such as 90m or 24h or a whole number of days such as 7d, as the sidecar's
+// -metrics-windows flag takes them. A window listed twice is an error.
+func ParseWindows(list string) ([]Window, error) {
+	var ws []Window
+	for _, text := range strings.Split(list, ",") {
+		text, d, err := windowtext.Parse("window", strings.TrimSpace(text), "")
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(ws, func(w Window) bool { return w.Text == text }) {
+			return nil, fmt.Errorf("window %s listed twice", text)
+		}
+		ws = append(ws, Window{text, d})
+	}
+	return ws, nil
+}
+
+// Options configures a Collector. The zero value reports DefaultWindows,
+// per key only, by the system clock.
+type Options struct {
+	// Clock ends every window. Zero: the system clock. Give it the
+	// engine's clock.
+	Clock window.Clock
+	// Windows are the windows the collector reports scores over, each
+	// under its Text as the window label. Zero: DefaultWindows.
+	Windows []Window
+	// Rollups adds, for every window, the series of every segment over
+	// all its touchpoints (touchpoint="*"), of every touchpoint over all
+	// segments (segment="*"), and of everything (both "*"), each computed
+	// by the engine as a Query with All, unique customers included (they
+	// cannot be summed from the per-key series). Zero: per key only.
+	Rollups bool
+}
+
+// Collector is a prometheus.Collector of an engine's results, computed at
+// scrape time: for every segment × touchpoint key (and, with
+// Options.Rollups, every roll-up) and every window, the gauges
+//
+//	cxscore_responses{segment,touchpoint,window,metric}
+//	cxscore_unique_customers{segment,touchpoint,window}
+//	cxscore_csat_score, cxscore_ces_score, cxscore_nps_score
+//	cxscore_csat_margin_of_error, cxscore_ces_margin_of_error, cxscore_nps_margin_of_error
+//
+// (a score or margin is absent when there is nothing to compute it from),
+// and one gauge per field of engine.Stats: cxscore_keys, cxscore_buckets,
+// and any field added later, named cxscore_ and the field in snake case.
+//
+// A scrape costs one engine query per key, roll-up and window. It is safe
+// for concurrent use.
+type Collector struct {
+	engine  *engine.Engine
+	clock   window.Clock
+	windows []Window
+	rollups bool
+
+	responses, uniques               *prometheus.Desc
+	csat, ces, nps                   *prometheus.Desc
+	csatMargin, cesMargin, npsMargin *prometheus.Desc
+	stats                            []statGauge
+}
+
+// statGauge is the gauge of one field of engine.Stats.
+type statGauge struct {
+	field int
+	desc  *prometheus.Desc
+}
+
+// uniquesHelp is the HELP of cxscore_unique_customers; a test ties its
+// 2^precision/8 to the sketch's exact limit.
+const uniquesHelp = "Distinct customers who answered in the window " +
+	"(exact up to 2^precision/8 customers, a HyperLogLog estimate beyond)."
+
+// statsHelp are the HELP texts of the engine.Stats gauges, by field name.
+// A field missing here is exported with a generic text.
+var statsHelp = map[string]string{
+	"Keys":    "Segment x touchpoint keys the engine holds.",
+	"Buckets": "Time buckets the engine holds in memory, over all keys and tiers.",
+}
+
+// New returns a collector of e's results. Every window must be one e can
+// answer; the error, if any, names the one it cannot and wraps
+// engine.ErrWindow.
+func New(e *engine.Engine, o Options) (*Collector, error) {
+	c := &Collector{engine: e, clock: o.Clock, windows: o.Windows, rollups: o.Rollups}
+	if c.clock == nil {
+		c.clock = window.SystemClock{}
+	}
+	if c.windows == nil {
+		c.windows = DefaultWindows
+	}
+	c.windows = slices.Clone(c.windows)
+	var r engine.Result
+	for _, w := range c.windows {
+		if err := e.QueryAt(c.clock.Now(), engine.Query{Window: w.Duration}, &r); err != nil {
+			return nil, fmt.Errorf("metrics window %s: %w", w.Text, err)
+		}
+	}
+	labels := []string{"segment", "touchpoint", "window"}
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	c.responses = desc("cxscore_responses", "Survey responses in the window, by metric (csat, ces, nps).",
+		"segment", "touchpoint", "window", "metric")
+	c.uniques = desc("cxscore_unique_customers", uniquesHelp, labels...)
+	c.csat = desc("cxscore_csat_score", "CSAT: percentage of responses scoring 4 or 5, 0-100. "+
+		"Absent when the window has no CSAT responses.", labels...)
+	c.ces = desc("cxscore_ces_score", "CES: mean score, 1-7. Absent when the window has no CES responses.", labels...)
+	c.nps = desc("cxscore_nps_score", "NPS: percentage of promoters (9-10) minus percentage of detractors (0-6), "+
+		"-100 to 100. Absent when the window has no NPS responses.", labels...)
+	c.csatMargin = desc("cxscore_csat_margin_of_error", "Half-width of the 95% Wilson interval of cxscore_csat_score, in its units.", labels...)
+	c.cesMargin = desc("cxscore_ces_margin_of_error", "95% margin of error of cxscore_ces_score, 1.96 s/sqrt(n); "+
+		"absent with fewer than 2 responses.", labels...)
+	c.npsMargin = desc("cxscore_nps_margin_of_error", "95% adjusted-Wald margin of error of cxscore_nps_score, in NPS points.", labels...)
+	st := reflect.TypeFor[engine.Stats]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if !f.IsExported() || !numeric(f.Type.Kind()) {
+			continue
+		}
+		help, ok := statsHelp[f.Name]
+		if !ok {
+			help = "The engine's Stats." + f.Name + "."
+		}
+		c.stats = append(c.stats, statGauge{i, desc("cxscore_"+snake(f.Name), help)})
+	}
+	return c, nil
+}
+
+func numeric(k reflect.Kind) bool {
+	return reflect.Int <= k && k <= reflect.Float64
+}
+
+// snake turns a Go field name into snake case: MemoryBytes is memory_bytes.
+func snake(name string) string {
+	var b strings.Builder
+	rs := []rune(name)
+	for i, r := range rs {
+		if unicode.IsUpper(r) && i > 0 && (unicode.IsLower(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1])) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.responses, c.uniques, c.csat, c.ces, c.nps,
+		c.csatMargin, c.cesMargin, c.npsMargin} {
+		ch <- d
+	}
+	for _, s := range c.stats {
+		ch <- s.desc
+	}
+}
+
+// selections returns what a scrape reports: every key, then with roll-ups
+// every segment over all touchpoints, every touchpoint over all segments,
+// and everything.
+func (c *Collector) selections() []engine.Key {
+	keys := c.engine.Keys(nil)
+	if !c.rollups {
+		return keys
+	}
+	var segments, touchpoints []string
+	for _, k := range keys {
+		segments = append(segments, k.Segment)
+		touchpoints = append(touchpoints, k.Touchpoint)
+	}
+	slices.Sort(segments)
+	slices.Sort(touchpoints)
+	for _, s := range slices.Compact(segments) {
+		keys = append(keys, engine.Key{Segment: s, Touchpoint: engine.All})
+	}
+	for _, t := range slices.Compact(touchpoints) {
+		keys = append(keys, engine.Key{Segment: engine.All, Touchpoint: t})
+	}
+	return append(keys, engine.Key{Segment: engine.All, Touchpoint: engine.All})
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	now := c.clock.Now()
+	sel := c.selections()
+	var r engine.Result
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(d, err)
+		}
+		ch <- m
+	}
+	optional := func(d *prometheus.Desc, v float64, ok bool, labels ...string) {
+		if ok {
+			gauge(d, v, labels...)
+		}
+	}
+	for _, w := range c.windows {
+		for _, k := range sel {
+			if err := c.engine.QueryAt(now, engine.Query{Segment: k.Segment, Touchpoint: k.Touchpoint, Window: w.Duration}, &r); err != nil {
+				ch <- prometheus.NewInvalidMetric(c.responses, err)
+				return
+			}
+			l := []string{k.Segment, k.Touchpoint, w.Text}
+			gauge(c.responses, float64(r.CSAT.Responses()), k.Segment, k.Touchpoint, w.Text, "csat")
+			gauge(c.responses, float64(r.CES.Responses()), k.Segment, k.Touchpoint, w.Text, "ces")
+			gauge(c.responses, float64(r.NPS.Responses()), k.Segment, k.Touchpoint, w.Text, "nps")
+			gauge(c.uniques, float64(r.UniqueCustomers), l...)
+			v, ok := r.CSAT.Score()
+			optional(c.csat, v, ok, l...)
+			v, ok = r.CSAT.MarginOfError()
+			optional(c.csatMargin, v, ok, l...)
+			v, ok = r.CES.Score()
+			optional(c.ces, v, ok, l...)
+			v, ok = r.CES.MarginOfError()
+			optional(c.cesMargin, v, ok, l...)
+			v, ok = r.NPS.Score()
+			optional(c.nps, v, ok, l...)
+			v, ok = r.NPS.MarginOfError()
+			optional(c.npsMargin, v, ok, l...)
+		}
+	}
+	st := reflect.ValueOf(c.engine.Stats())
+	for _, s := range c.stats {
+		f := st.Field(s.field)
+		var v float64
+		switch {
+		case f.CanInt():
+			v = float64(f.Int())
+		case f.CanUint():
+			v = float64(f.Uint())
+		default:
+			v = f.Float()
+		}
+		gauge(s.desc, v)
+	}
+}
