@@ -75,7 +75,7 @@ func (e *Engine) Record(ev Event) error {
 			t = w.now
 		}
 	} else {
-		t = ev.Time.UnixNano()
+		t = eventNanos(ev.Time)
 		if t > w.now+int64(e.layout.Future()) && e.set.coarse {
 			w.readClock(e) // maybe the clock has moved on
 		}
@@ -92,7 +92,7 @@ func (e *Engine) RecordAt(now time.Time, ev Event) error {
 	n := now.UnixNano()
 	t := n
 	if !ev.Time.IsZero() {
-		t = ev.Time.UnixNano()
+		t = eventNanos(ev.Time)
 	}
 	err := e.record(w, n, e.layout.Oldest(n), t, &ev)
 	e.writers.Put(w)
@@ -117,7 +117,7 @@ func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
 		ev := &events[i]
 		t := n
 		if !ev.Time.IsZero() {
-			t = ev.Time.UnixNano()
+			t = eventNanos(ev.Time)
 		}
 		if err := e.record(w, n, oldest, t, ev); err != nil {
 			rejected = append(rejected, Rejection{Index: i, Err: err})
@@ -138,7 +138,7 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 		return err
 	}
 	if t < oldest || t > now+int64(e.layout.Future()) {
-		return e.layout.Check(now, t)
+		return e.timeError(now, t, ev.Time)
 	}
 	c, hit := w.cachedKey(ev)
 	s := c.s
