@@ -25,6 +25,8 @@ type Engine struct {
 	scratch  sync.Pool // *bucket for query accumulators
 	closed   atomic.Bool
 	close    sync.Once
+	mem      *memory    // memory accounting and Config.MaxBytes
+	merging  sync.Mutex // one MergeSnapshot at a time
 }
 
 // New returns an engine configured by c. Errors wrap ErrConfig.
@@ -39,6 +41,8 @@ func New(c Config) (*Engine, error) {
 	}
 	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
 	e.scratch.New = func() any { return newBucket(set.precision, uniques.Hashed) }
+	e.mem = newMemory(e, set.maxBytes)
+	e.keys.mem = e.mem
 	return e, nil
 }
 
@@ -193,14 +197,20 @@ func (e *Engine) Keys(dst []Key) []Key { return e.keys.keys(dst) }
 type Stats struct {
 	Keys    int // segment × touchpoint keys
 	Buckets int // time buckets held in memory, over all keys and tiers
+	// Bytes is about the memory keys hold: their labels, rings, buckets and
+	// sketches, as Config.MaxBytes counts it. The result cache (at most
+	// Config.CacheBytes) is not included.
+	Bytes int64
 }
 
-// Stats returns the engine's size. It takes each key's locks in turn.
+// Stats returns the engine's size. It takes each key's locks in turn and
+// walks every bucket: its cost grows with the buckets held (see bench/).
 func (e *Engine) Stats() Stats {
 	var s Stats
 	for _, se := range e.keys.series() {
 		s.Keys++
 		s.Buckets += se.data.Buckets()
 	}
+	s.Bytes, _ = e.mem.walk()
 	return s
 }

@@ -20,6 +20,7 @@ type keyTable struct {
 	create sync.Mutex                // serializes key creation and guards count
 	count  int                       // keys created
 	all    atomic.Pointer[[]*series] // every series, in creation order; append-only
+	mem    *memory                   // Config.MaxBytes, checked before a key is created
 }
 
 type keyShard struct {
@@ -71,6 +72,9 @@ func (t *keyTable) getOrCreate(segment, touchpoint string, maxKeys int, newSerie
 	}
 	if t.count >= maxKeys {
 		return nil, fmt.Errorf("%w: segment %q × touchpoint %q would be key %d, the limit is %d", ErrTooManyKeys, segment, touchpoint, t.count+1, maxKeys)
+	}
+	if err := t.mem.admit(1, Key{segment, touchpoint}); err != nil {
+		return nil, err
 	}
 	return t.add(Key{Segment: segment, Touchpoint: touchpoint}, newSeries), nil
 }
@@ -143,6 +147,9 @@ func (t *keyTable) getOrCreateAll(keys []Key, maxKeys int, newSeries func(Key, u
 	}
 	if t.count+missing > maxKeys {
 		return nil, fmt.Errorf("%w: merging would make %d keys, the limit is %d", ErrTooManyKeys, t.count+missing, maxKeys)
+	}
+	if err := t.mem.admit(missing, Key{}); err != nil {
+		return nil, err
 	}
 	for i, k := range keys {
 		if out[i] == nil {
