@@ -37,6 +37,15 @@ type Config struct {
 	// with ErrTooManyKeys. Its labels must be valid segment and touchpoint
 	// names.
 	Overflow Key
+	// MaxBytes is a memory budget for what keys hold (Stats.Bytes). Once the
+	// engine holds more, an event that would create a new key is rejected
+	// with ErrMemoryBudget, and so is a MergeSnapshot that would go beyond
+	// it; existing keys keep recording, each up to its worst case (every
+	// bucket of every tier filled: see the README). The check is made only
+	// when a key is created, on a walk of the engine's memory at most a
+	// second old (by Clock) plus what keys created since take empty. Zero:
+	// no budget. Negative is invalid.
+	MaxBytes int64
 	// Precision of the unique-customer sketches, sketch.MinPrecision to
 	// sketch.MaxPrecision: 2^p registers, standard error 1.04/√(2^p). Zero:
 	// 12 (1.6%, 4 KiB per busy bucket).
@@ -62,6 +71,7 @@ type settings struct {
 	layout     *timeline.Layout
 	maxKeys    int
 	overflow   Key
+	maxBytes   int64
 	precision  uint8
 	cacheBytes int64
 	lanes      int
@@ -102,6 +112,9 @@ func (c Config) settings() (settings, error) {
 			return s, err
 		}
 		s.overflow = o
+	}
+	if s.maxBytes = c.MaxBytes; s.maxBytes < 0 {
+		return s, fmt.Errorf("%w: MaxBytes %d, want ≥ 0", ErrConfig, s.maxBytes)
 	}
 	if s.precision == 0 {
 		s.precision = sketch.DefaultPrecision

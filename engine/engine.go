@@ -26,6 +26,8 @@ type Engine struct {
 	scratch  sync.Pool // *bucket for query accumulators
 	closed   atomic.Bool
 	close    sync.Once
+	mem      *memory    // memory accounting and Config.MaxBytes
+	merging  sync.Mutex // one MergeSnapshot at a time
 }
 
 // New returns an engine configured by c. Errors wrap ErrConfig.
@@ -40,6 +42,8 @@ func New(c Config) (*Engine, error) {
 	}
 	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
 	e.scratch.New = func() any { return newBucket(set.precision, uniques.Hashed) }
+	e.mem = newMemory(e, set.maxBytes)
+	e.keys.mem = e.mem
 	return e, nil
 }
 
@@ -68,7 +72,7 @@ func (e *Engine) Record(ev Event) error {
 	hasTime := !ev.Time.IsZero()
 	var t int64
 	if hasTime {
-		t = ev.Time.UnixNano()
+		t = eventNanos(ev.Time)
 	}
 	w.clock.sample(e.set.clock, e.set.sampleEvery, e, t, hasTime)
 	if !hasTime {
@@ -86,7 +90,7 @@ func (e *Engine) RecordAt(now time.Time, ev Event) error {
 	n := now.UnixNano()
 	t := n
 	if !ev.Time.IsZero() {
-		t = ev.Time.UnixNano()
+		t = eventNanos(ev.Time)
 	}
 	err := e.record(w, n, e.layout.Oldest(n), t, &ev)
 	e.writers.Put(w)
@@ -111,7 +115,7 @@ func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
 		ev := &events[i]
 		t := n
 		if !ev.Time.IsZero() {
-			t = ev.Time.UnixNano()
+			t = eventNanos(ev.Time)
 		}
 		if err := e.record(w, n, oldest, t, ev); err != nil {
 			rejected = append(rejected, Rejection{Index: i, Err: err})
@@ -132,7 +136,7 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
 		return err
 	}
 	if t < oldest || t > now+int64(e.layout.Future()) {
-		return e.layout.Check(now, t)
+		return e.timeError(now, t, ev.Time)
 	}
 	s := e.keyCache.get(ev.Segment, ev.Touchpoint)
 	for {
@@ -201,14 +205,20 @@ type Stats struct {
 	// Overflowed counts the events recorded into Config.Overflow because
 	// their own key would have exceeded MaxKeys.
 	Overflowed int64
+	// Bytes is about the memory keys hold: their labels, rings, buckets and
+	// sketches, as Config.MaxBytes counts it. The result cache (at most
+	// Config.CacheBytes) is not included.
+	Bytes int64
 }
 
-// Stats returns the engine's size. It takes each key's locks in turn.
+// Stats returns the engine's size. It takes each key's locks in turn and
+// walks every bucket: its cost grows with the buckets held (see bench/).
 func (e *Engine) Stats() Stats {
 	s := Stats{Overflowed: e.keys.overflows.Load()}
 	for _, se := range e.keys.series() {
 		s.Keys++
 		s.Buckets += se.data.Buckets()
 	}
+	s.Bytes, _ = e.mem.walk()
 	return s
 }

@@ -28,6 +28,7 @@ type keyTable struct {
 	create sync.Mutex                // serializes key creation and removal; guards count and overflow
 	count  int                       // keys, the overflow key not counted
 	all    atomic.Pointer[[]*series] // every series, in creation order; copy-on-write
+	mem    *memory                   // Config.MaxBytes, checked before a key is created
 
 	overflow  *series      // the overflow key's series, once created
 	overflows atomic.Int64 // events recorded into the overflow key in place of their own
@@ -94,6 +95,9 @@ func (e *Engine) lookup(segment, touchpoint string, now int64) (*series, error) 
 		e.sweepLocked(now) // free the keys that aged out first
 	}
 	if t.count < e.set.maxKeys {
+		if err := t.mem.admit(1, Key{segment, touchpoint}); err != nil {
+			return nil, err
+		}
 		s := t.add(Key{Segment: segment, Touchpoint: touchpoint}, e.newSeries)
 		t.count++
 		e.keyCache.put(s)
@@ -243,6 +247,9 @@ func (e *Engine) getOrCreateAll(keys []Key) ([]*series, error) {
 	}
 	if t.count+missing > e.set.maxKeys {
 		return nil, fmt.Errorf("%w: merging would make %d keys, the limit is %d", ErrTooManyKeys, t.count+missing, e.set.maxKeys)
+	}
+	if err := t.mem.admit(missing, Key{}); err != nil {
+		return nil, err
 	}
 	for i, k := range keys {
 		if out[i] == nil {
