@@ -16,6 +16,11 @@ import (
 // once, waiting for their acknowledgements.
 const asyncWindow = 1024
 
+// ackTimeout is how long a publish waits for its acknowledgement before it
+// is retried (an event with a response id) or reported (one without): the
+// stream leader may be gone, and a new one takes a second or two.
+const ackTimeout = 2 * time.Second
+
 // Publish checks events with the engine (engine.Engine.Check) and publishes
 // them to the stream, stamping those without a time with the engine's
 // clock. It returns once JetStream has acknowledged every one (stored it on
@@ -69,59 +74,67 @@ func (r *Replica) check(m *message) error {
 	return nil
 }
 
-// publish publishes checked messages asynchronously, asyncWindow at a time,
-// and waits for every acknowledgement.
+// publish publishes checked messages asynchronously, asyncWindow in
+// flight at a time, and waits for every acknowledgement. The messages that
+// fail and may be retried are published again, all at once, until they are
+// acknowledged or ctx is done.
 func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 	size := 0
 	for i := range msgs {
 		size += 32 + len(msgs[i].Event.Segment) + len(msgs[i].Event.Touchpoint) + len(msgs[i].Event.CustomerID) + len(msgs[i].ResponseID)
 	}
 	buf := make([]byte, 0, size) // one allocation for every message's data
-	out := make([]*nats.Msg, len(msgs))
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	var (
-		last, failed uint64
-		firstErr     error
-	)
-	wait := func(i int, f jetstream.PubAckFuture, err error) {
-		var ack *jetstream.PubAck
-		if err == nil {
-			select {
-			case ack = <-f.Ok():
-			case err = <-f.Err():
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
-		}
-		if err != nil && (out[i].Header.Get(jetstream.MsgIDHeader) != "" || notStored(err)) {
-			ack, err = r.retryPublish(ctx, out[i], err)
-		}
-		if err != nil {
-			failed++
-			if firstErr == nil {
-				firstErr = fmt.Errorf("event %d: %w", i, err)
-			}
-			return
-		}
-		last = max(last, ack.Sequence)
-	}
-	pending := make([]error, len(msgs))
+	data := make([][]byte, len(msgs))
+	ids := make([]string, len(msgs))
+	subjects := make([]string, len(msgs))
+	todo := make([]int, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		start := len(buf)
 		buf = appendMessage(buf, m)
-		nm := &nats.Msg{Subject: subject(r.set.Subject, m.Event.Segment, m.Event.Touchpoint), Data: buf[start:len(buf):len(buf)]}
-		if id := m.msgID(); id != "" {
-			nm.Header = nats.Header{jetstream.MsgIDHeader: []string{id}}
-		}
-		out[i] = nm
-		futures[i], pending[i] = r.js.PublishMsgAsync(nm, jetstream.WithExpectStream(r.set.Stream), jetstream.WithStallWait(10*time.Second))
-		if j := i - asyncWindow; j >= 0 {
-			wait(j, futures[j], pending[j])
-		}
+		data[i] = buf[start:len(buf):len(buf)]
+		ids[i] = m.msgID()
+		subjects[i] = subject(r.set.Subject, m.Event.Segment, m.Event.Touchpoint)
+		todo[i] = i
 	}
-	for j := max(0, len(msgs)-asyncWindow); j < len(msgs); j++ {
-		wait(j, futures[j], pending[j])
+	var (
+		last     uint64
+		failed   int
+		firstErr error
+	)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		var retry []int
+		var lastErr error
+		r.publishRound(ctx, todo, subjects, ids, data, func(i int, ack *jetstream.PubAck, err error) {
+			switch {
+			case err == nil:
+				last = max(last, ack.Sequence)
+			case ctx.Err() == nil && (ids[i] != "" || notStored(err)) && !errors.Is(err, jetstream.ErrInvalidOption):
+				retry = append(retry, i)
+				lastErr = fmt.Errorf("event %d: %w", i, err)
+			default:
+				failed++
+				if firstErr == nil {
+					firstErr = fmt.Errorf("event %d: %w", i, err)
+				}
+			}
+		})
+		if len(retry) == 0 {
+			break
+		}
+		r.log.Debug("retrying unacknowledged events", "events", len(retry), "err", lastErr)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		if ctx.Err() != nil {
+			failed += len(retry)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%w (last try: %w)", ctx.Err(), lastErr)
+			}
+			break
+		}
+		todo = retry
 	}
 	if failed > 0 {
 		return last, fmt.Errorf("%w: %d of %d events; %w", ErrNotAcknowledged, failed, len(msgs), firstErr)
@@ -129,30 +142,48 @@ func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 	return last, nil
 }
 
+// publishRound publishes the messages todo asynchronously, at most
+// asyncWindow awaiting their acknowledgement, and calls done with each
+// message's outcome.
+func (r *Replica) publishRound(ctx context.Context, todo []int, subjects, ids []string, data [][]byte,
+	done func(i int, ack *jetstream.PubAck, err error)) {
+	type inflight struct {
+		i   int
+		f   jetstream.PubAckFuture
+		err error
+	}
+	window := make([]inflight, 0, min(len(todo), asyncWindow))
+	await := func(p inflight) {
+		var ack *jetstream.PubAck
+		err := p.err
+		if err == nil {
+			select {
+			case ack = <-p.f.Ok():
+			case err = <-p.f.Err():
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		done(p.i, ack, err)
+	}
+	for _, i := range todo {
+		m := &nats.Msg{Subject: subjects[i], Data: data[i]}
+		if ids[i] != "" {
+			m.Header = nats.Header{jetstream.MsgIDHeader: []string{ids[i]}}
+		}
+		f, err := r.js.PublishMsgAsync(m, jetstream.WithExpectStream(r.set.Stream), jetstream.WithStallWait(ackTimeout))
+		if len(window) == cap(window) {
+			await(window[0])
+			window = append(window[:0], window[1:]...)
+		}
+		window = append(window, inflight{i, f, err})
+	}
+	for _, p := range window {
+		await(p)
+	}
+}
+
 // notStored reports whether a publish certainly did not reach the stream.
 func notStored(err error) bool {
 	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
-}
-
-// retryPublish publishes m synchronously until it is acknowledged or ctx is
-// done. It is called only for messages that a retry cannot store twice.
-func (r *Replica) retryPublish(ctx context.Context, m *nats.Msg, err error) (*jetstream.PubAck, error) {
-	m = &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data} // the async publish set its reply
-	for wait := 50 * time.Millisecond; ctx.Err() == nil; wait = min(2*wait, time.Second) {
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		var ack *jetstream.PubAck
-		ack, err = r.js.PublishMsg(attempt, m, jetstream.WithExpectStream(r.set.Stream), jetstream.WithRetryAttempts(-1))
-		cancel()
-		if err == nil {
-			return ack, nil
-		}
-		if m.Header.Get(jetstream.MsgIDHeader) == "" && !notStored(err) {
-			return nil, err
-		}
-	}
-	return nil, err
 }

@@ -122,7 +122,8 @@ func Open(ctx context.Context, eng *engine.Engine, c Config) (*Replica, error) {
 
 func (r *Replica) open(ctx context.Context) error {
 	var err error
-	r.js, err = jetstream.New(r.nc, jetstream.WithPublishAsyncMaxPending(asyncWindow*2))
+	r.js, err = jetstream.New(r.nc, jetstream.WithPublishAsyncMaxPending(asyncWindow*2),
+		jetstream.WithPublishAsyncTimeout(ackTimeout))
 	if err != nil {
 		return err
 	}
