@@ -8,14 +8,26 @@
 //
 //	metric  scale  score                                          also
 //	CSAT    1-5    100 × share of 4-5 ("satisfied")               Wilson 95% interval
-//	CES     1-7    mean                                           share of 5-7 ("easy"), 1.96·s/√n margin
+//	CES     1-7    mean                                           share of 5-7 ("easy"), Student t
+//	                                                              95% interval (see CESSummary.Interval)
 //	NPS     0-10   100 × (share of 9-10 − share of 0-6)           promoters 9-10, passives 7-8,
-//	                                                              detractors 0-6, adjusted-Wald margin
+//	                                                              detractors 0-6, adjusted-Wald interval
 //
 // Counts are exact and histograms add exactly. Every score is derived from
 // the counts on demand (CSATSummary, CESSummary, NPSSummary); with no
 // responses there is no score, signalled by ok == false, never a 0.
 //
+// Every interval lies on its metric's scale and holds the score itself,
+// and MarginOfError is always half the width of Interval, so "score ±
+// margin" and the interval never disagree. Intervals need not be symmetric
+// around the score (near the ends of a scale they are not): where they are
+// not, show the interval. The CES interval adds one pseudo-answer at the
+// middle of the scale, which keeps its coverage at 93% or more for ten
+// skewed answers (the plain t interval covers 89% there, and claims a width
+// of 0 when every answer agrees). Intervals assume independent answers: a
+// customer who answers five times narrows them more than five customers
+// would; count one answer per customer per period where that matters.
+
 // # Unique customers
 //
 // Unique customers never add up: the customers of Monday and Tuesday are not

@@ -1,10 +1,13 @@
 package sketch
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"testing"
 
+	"gonum.org/v1/gonum/stat/distuv"
 	"pgregory.net/rapid"
 )
 
@@ -172,58 +175,133 @@ func TestHistogramAddPanicsOnBadScore(t *testing.T) {
 	h.Add(CSAT, 6) // would be CES score 1 if unchecked
 }
 
-// Margins against values computed by hand from the published formulas.
-func TestMargins(t *testing.T) {
-	f := func(name string, got, want float64) {
-		t.Helper()
-		if math.Abs(got-want) > 1e-6 {
-			t.Errorf("%s: got %.9f, want %.9f", name, got, want)
+// TestIntervalVectors checks every interval and margin against values
+// computed independently by testdata/intervals.py (scipy, statsmodels).
+func TestIntervalVectors(t *testing.T) {
+	raw, err := os.ReadFile("testdata/intervals.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vectors []struct {
+		Metric            string
+		Counts            []uint64
+		Low, High, Margin float64
+	}
+	if err := json.Unmarshal(raw, &vectors); err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) }
+	for _, v := range vectors {
+		m, err := ParseMetric(v.Metric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h Histogram
+		lo, _ := m.Scale()
+		for i, c := range v.Counts {
+			h.AddN(m, lo+i, c)
+		}
+		var s interface {
+			Interval() (float64, float64, bool)
+			MarginOfError() (float64, bool)
+		}
+		switch m {
+		case CSAT:
+			s = h.CSAT()
+		case CES:
+			s = h.CES()
+		case NPS:
+			s = h.NPS()
+		}
+		l, hi, ok := s.Interval()
+		moe, ok2 := s.MarginOfError()
+		if !ok || !ok2 || !near(l, v.Low) || !near(hi, v.High) || !near(moe, v.Margin) {
+			t.Errorf("%s %v: got %.12f-%.12f ± %.12f (ok %v %v), want %.12f-%.12f ± %.12f",
+				m, v.Counts, l, hi, moe, ok, ok2, v.Low, v.High, v.Margin)
 		}
 	}
+	if len(vectors) < 20 {
+		t.Errorf("got %d vectors, want at least 20", len(vectors))
+	}
+}
+
+// TestIntervalsHoldTheScore: every interval lies on its metric's scale,
+// holds the score itself, and the margin is exactly half its width.
+func TestIntervalsHoldTheScore(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var h Histogram
+		for _, r := range rapid.SliceOfN(genResponse(), 0, 60).Draw(t, "responses") {
+			h.Add(r.m, r.score)
+		}
+		if rapid.Bool().Draw(t, "unanimous") { // the edge cases: every answer the same
+			m := Metric(rapid.IntRange(int(CSAT), int(NPS)).Draw(t, "metric"))
+			lo, hi := m.Scale()
+			h.AddN(m, rapid.IntRange(lo, hi).Draw(t, "score"), rapid.Uint64Range(1, 30).Draw(t, "n"))
+		}
+		type summary interface {
+			Score() (float64, bool)
+			Interval() (float64, float64, bool)
+			MarginOfError() (float64, bool)
+		}
+		for _, c := range []struct {
+			name         string
+			s            summary
+			lowest, high float64
+			min          uint64
+			n            uint64
+		}{
+			{"csat", h.CSAT(), 0, 100, 1, h.Responses(CSAT)},
+			{"ces", h.CES(), 1, 7, 2, h.Responses(CES)},
+			{"nps", h.NPS(), -100, 100, 1, h.Responses(NPS)},
+		} {
+			score, okScore := c.s.Score()
+			lo, hi, ok := c.s.Interval()
+			moe, okMoe := c.s.MarginOfError()
+			if ok != (c.n >= c.min) || okMoe != ok || okScore != (c.n > 0) {
+				t.Fatalf("%s of %d responses: got ok %v (interval), %v (margin), want %v", c.name, c.n, ok, okMoe, c.n >= c.min)
+			}
+			if !ok {
+				continue
+			}
+			if lo < c.lowest || hi > c.high || lo > score || score > hi || lo == hi {
+				t.Fatalf("%s: score %v, interval %v-%v, want inside %v-%v, holding the score, not empty", c.name, score, lo, hi, c.lowest, c.high)
+			}
+			if moe != (hi-lo)/2 {
+				t.Fatalf("%s: margin %v, want half the interval's width %v", c.name, moe, (hi-lo)/2)
+			}
+		}
+	})
+}
+
+func TestIntervalEdges(t *testing.T) {
 	var h Histogram
-	h.AddN(CSAT, 5, 8)
-	h.AddN(CSAT, 2, 2)
-	lo, hi, _ := h.CSAT().Interval()
-	f("wilson 8/10 low", lo, 49.016247153664175)
-	f("wilson 8/10 high", hi, 94.33178485456249)
-
-	h.Reset()
-	h.AddN(CSAT, 1, 10)
-	lo, hi, _ = h.CSAT().Interval()
-	f("wilson 0/10 low", lo, 0)
-	f("wilson 0/10 high", hi, 27.75327998628892)
-	moe, _ := h.CSAT().MarginOfError()
-	f("wilson 0/10 margin", moe, 27.75327998628892/2)
-
-	h.Reset()
-	h.AddN(NPS, 10, 10)
-	moe, _ = h.NPS().MarginOfError()
-	f("nps all promoters margin", moe, 29.419525378286714)
-	lo, hi, _ = h.NPS().Interval()
-	f("nps all promoters low", lo, 76.92307692307692-29.419525378286714)
-	f("nps all promoters high", hi, 100)
-
-	h.Reset()
-	h.AddN(NPS, 9, 60)
-	h.AddN(NPS, 7, 34)
-	h.AddN(NPS, 3, 26)
-	moe, _ = h.NPS().MarginOfError()
-	f("nps 60/34/26 margin", moe, 14.082281368315217)
-
-	h.Reset()
 	h.Add(CES, 1)
 	if _, ok := h.CES().MarginOfError(); ok {
 		t.Error("CES margin of one response: got ok, want none")
 	}
-	h.Add(CES, 7)
-	moe, _ = h.CES().MarginOfError()
-	f("ces {1,7} margin", moe, 5.87989195362016)
-
 	var empty Histogram
 	if _, ok := empty.NPS().Score(); ok {
 		t.Error("NPS of no responses: got a score, want none")
 	}
 	if _, ok := empty.CSAT().MarginOfError(); ok {
 		t.Error("CSAT margin of no responses: got one, want none")
+	}
+	if _, _, ok := empty.NPS().Interval(); ok {
+		t.Error("NPS interval of no responses: got one, want none")
+	}
+	// The case that was wrong before: one promoter scored 100 with an
+	// interval of −48.5..98.5 and a margin of ±73.5.
+	h.Reset()
+	h.Add(NPS, 10)
+	score, _ := h.NPS().Score()
+	lo, hi, _ := h.NPS().Interval()
+	if lo > score || hi < score {
+		t.Errorf("one promoter: score %v outside its interval %v-%v", score, lo, hi)
+	}
+}
+
+func TestZ(t *testing.T) {
+	if got := distuv.UnitNormal.Quantile(0.975); math.Abs(got-z) > 1e-15 {
+		t.Errorf("got Φ⁻¹(0.975) = %.17g, want %.17g", got, z)
 	}
 }

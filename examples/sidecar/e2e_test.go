@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/server/httpapi"
+	"github.com/cxscore/cxscore/sketch"
 )
 
 // TestEndToEnd builds the sidecar, runs it on a free loopback port, posts
@@ -333,11 +334,14 @@ func (m *e2eModel) check(t *testing.T, what, segment, touchpoint string, got wir
 			}
 		case "ces":
 			score = sum / n
-			var squares float64
+			// The interval's formula is checked against scipy in package
+			// sketch; here, that the wire carries it and its half-width.
+			var ces sketch.CESSummary
 			for i, k := range c {
-				squares += float64(k) * (float64(i+1) - score) * (float64(i+1) - score)
+				ces.Counts[i] = uint64(k)
 			}
-			moe = 1.959963984540054 * math.Sqrt(squares/(n-1)/n)
+			lo, hi, _ := ces.Interval()
+			moe = (hi - lo) / 2
 			if easy := 100 * float64(c[4]+c[5]+c[6]) / n; n > 0 && (s.EasyShare == nil || !near(*s.EasyShare, easy)) {
 				t.Errorf("%s: ces easy share: got %v, want %v", what, s.EasyShare, easy)
 			}
@@ -345,7 +349,11 @@ func (m *e2eModel) check(t *testing.T, what, segment, touchpoint string, got wir
 			p, d := float64(c[9]+c[10]), float64(c[0]+c[1]+c[2]+c[3]+c[4]+c[5]+c[6])
 			score = 100 * (p - d) / n
 			adjP, adjD := (p+0.75)/(n+3), (d+0.75)/(n+3)
-			moe = 100 * 1.959963984540054 * math.Sqrt((adjP+adjD-(adjP-adjD)*(adjP-adjD))/(n+3))
+			half := 100 * 1.959963984540054 * math.Sqrt((adjP+adjD-(adjP-adjD)*(adjP-adjD))/(n+3))
+			// The adjusted-Wald interval, clipped, widened to hold the score.
+			lo := min(max(100*(adjP-adjD)-half, -100), score)
+			hi := max(min(100*(adjP-adjD)+half, 100), score)
+			moe = (hi - lo) / 2
 			if s.Promoters != uint64(p) || s.Detractors != uint64(d) || s.Passives != uint64(n-p-d) {
 				t.Errorf("%s: nps: got %d/%d/%d promoters/passives/detractors, want %v/%v/%v", what, s.Promoters, s.Passives, s.Detractors, p, n-p-d, d)
 			}
