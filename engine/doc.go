@@ -19,10 +19,13 @@
 //   - CSAT: responses per score 1-5; score = 100 × share of 4-5; 95% Wilson
 //     interval and its half-width as margin of error.
 //   - CES: responses per score 1-7; score = mean; share of 5-7 ("easy");
-//     margin of error 1.96·s/√n with s the sample standard deviation.
+//     95% t interval around the answers plus one pseudo-answer at the
+//     middle of the scale (see sketch.CESSummary.Interval).
 //   - NPS: responses per score 0-10; promoters 9-10, passives 7-8,
 //     detractors 0-6; score = 100 × (promoters − detractors) / responses;
-//     adjusted-Wald 95% margin of error.
+//     adjusted-Wald 95% interval.
+//
+// Every margin of error is half the width of the interval reported.
 //   - Unique customers who answered: exact up to 2^p/8 customers (512 at
 //     the default precision), then a HyperLogLog estimate with standard
 //     error 1.04/√(2^p) (1.6%). Roll-ups and windows union sketches; they
