@@ -13,7 +13,7 @@ import (
 // 1442 and 2611 wrapped around and were recorded as about 30 minutes ago.
 func TestEventTimeRange(t *testing.T) {
 	if got := maxEventTime.Unix(); got != maxEventUnix {
-		t.Fatalf("maxEventUnix %d, want %d", maxEventUnix, got)
+		t.Fatalf("maxEventUnix %d, want %d", int64(maxEventUnix), got)
 	}
 	clock := window.NewManualClock(t0)
 	e, err := New(Config{Clock: clock})
