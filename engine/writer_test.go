@@ -34,23 +34,25 @@ func TestClockSample(t *testing.T) {
 	}
 	// The reading lags by at most `every` events: an event older than the
 	// retention at the moved clock, but not at the last reading, is taken
-	// until the next reading, and rejected from then on.
-	oldest := e.layout.Oldest(clock.Now().UnixNano())
+	// until the next reading. (Driven on a clockSample of its own: Record's
+	// come from a sync.Pool, which may hand out a fresh one at any time.)
+	var c clockSample
+	c.read(clock, e)
+	oldest := c.oldest
 	clock.Advance(24 * time.Hour)
-	stale := time.Unix(0, oldest)
 	accepted := 0
 	for range 2 * every {
-		err := record(stale)
-		if err == nil {
+		c.sample(clock, every, e, oldest, true)
+		if oldest >= c.oldest {
 			accepted++
-			continue
-		}
-		if !errors.Is(err, ErrTooOld) {
-			t.Fatalf("a stale event: %v, want ErrTooOld", err)
 		}
 	}
 	if accepted == 0 || accepted >= every {
 		t.Fatalf("a stale event was taken %d times after the clock moved, want between 1 and %d", accepted, every-1)
+	}
+	// A stale event through Record: too old once the clock is read.
+	if err := record(time.Unix(0, oldest)); err != nil && !errors.Is(err, ErrTooOld) {
+		t.Fatalf("a stale event: %v, want nil or ErrTooOld", err)
 	}
 	// An event without a time is recorded at the clock's time, not the last
 	// reading's.
