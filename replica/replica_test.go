@@ -85,6 +85,40 @@ func TestPublishEvents(t *testing.T) {
 	}
 }
 
+func TestRecordBatch(t *testing.T) {
+	s := runServer(t)
+	eng := newEngine(t)
+	r := openReplica(t, eng, testConfig([]string{s.ClientURL()}, "RECORD"))
+	good := engine.Event{CustomerID: "c-1", Segment: "smb", Touchpoint: "chat", Metric: engine.CSAT, Score: 5}
+	bad := good
+	bad.Score = 6
+	// Hold the apply path: RecordBatch must wait for it, not return on the
+	// stream's acknowledgement alone.
+	r.applyMu.Lock()
+	done := make(chan error, 1)
+	go func() { done <- r.RecordBatch(context.Background(), []engine.Event{good, bad, good, bad}) }()
+	select {
+	case err := <-done:
+		r.applyMu.Unlock()
+		t.Fatalf("RecordBatch returned %v before its events were applied", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	r.applyMu.Unlock()
+	err := <-done
+	var be *engine.BatchError
+	if !errors.As(err, &be) || len(be.Rejected) != 2 || be.Rejected[0].Index != 1 || be.Rejected[1].Index != 3 {
+		t.Fatalf("got %v, want a BatchError of events 1 and 3", err)
+	}
+	// RecordBatch returned: this replica's engine already holds the valid
+	// events, without waiting.
+	if got := responses(t, eng); got != 2 {
+		t.Fatalf("got %d responses right after RecordBatch, want the 2 valid ones", got)
+	}
+	if err := r.RecordBatch(context.Background(), []engine.Event{bad}); !errors.As(err, &be) || r.Applied() != 2 {
+		t.Fatalf("all rejected: got %v and applied %d, want a BatchError and nothing published", err, r.Applied())
+	}
+}
+
 func TestDuplicatePublishCountedOnce(t *testing.T) {
 	s := runServer(t)
 	eng := newEngine(t)
