@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,20 +56,23 @@ const bodyForms = "an event object, a JSON array of them, or NDJSON (one object 
 // read and records them batchSize at a time. Servers pool them; the zero
 // value is ready to use.
 type ingest struct {
-	s       *Handler
-	dec     eventDecoder
-	br      *bufio.Reader
-	raw     json.RawMessage
-	batch   []engine.Event
-	index   []int       // index[i] is the event index of batch[i]
-	pending []Rejection // decoder rejections since the last flush
-	next    int         // index of the next event
-	closed  int         // rejections because the engine was closed
-	resp    IngestResponse
+	s        *Handler
+	ctx      context.Context
+	lost     error // set when the Recorder could not tell what it recorded
+	lostFrom int   // the index of the first event of that batch
+	dec      eventDecoder
+	br       *bufio.Reader
+	raw      json.RawMessage
+	batch    []engine.Event
+	index    []int       // index[i] is the event index of batch[i]
+	pending  []Rejection // decoder rejections since the last flush
+	next     int         // index of the next event
+	closed   int         // rejections because the engine was closed
+	resp     IngestResponse
 }
 
-func (in *ingest) reset(s *Handler, body io.Reader) {
-	in.s = s
+func (in *ingest) reset(ctx context.Context, s *Handler, body io.Reader) {
+	in.s, in.ctx, in.lost = s, ctx, nil
 	if in.br == nil {
 		in.br = bufio.NewReaderSize(body, maxEventBytes)
 	} else {
@@ -87,7 +91,7 @@ func (in *ingest) reset(s *Handler, body io.Reader) {
 // release drops the references to the request's data, so a pooled ingest
 // holds no customer IDs or bodies.
 func (in *ingest) release() {
-	in.s = nil
+	in.s, in.ctx = nil, nil
 	in.br.Reset(nil)
 	clear(in.batch)
 	in.batch = in.batch[:0]
@@ -113,7 +117,7 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	in := s.ingests.Get().(*ingest)
 	defer s.ingests.Put(in)
-	in.reset(s, http.MaxBytesReader(w, r.Body, s.maxBody))
+	in.reset(r.Context(), s, http.MaxBytesReader(w, r.Body, s.maxBody))
 	defer in.release()
 
 	var err error
@@ -122,8 +126,18 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = in.readJSON()
 	}
-	in.flush()
+	if in.lost == nil {
+		in.flush()
+	}
 	switch {
+	case in.lost != nil:
+		// The Recorder may or may not have recorded a batch. A retry of the
+		// request is safe for events with a response id and may count the
+		// others twice: say so, with the counts that are known.
+		in.resp.Error = fmt.Sprintf("events from index %d on may or may not have been recorded (%v); "+
+			"the accepted ones before them were; retrying counts events without a response id twice",
+			in.lostFrom, in.lost)
+		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
 	case err != nil:
 		s.writeEventsError(w, &in.resp, err)
 	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
@@ -304,6 +318,9 @@ func (in *ingest) firstByte() (byte, error) {
 
 // add decodes the next event from raw and queues it for recording.
 func (in *ingest) add(raw []byte) {
+	if in.lost != nil {
+		return // after an unknown outcome, record nothing more of this body
+	}
 	var ev engine.Event
 	if err := in.dec.decode(raw, &ev); err != nil {
 		in.rejectNext(err)
@@ -331,18 +348,29 @@ func (in *ingest) rejectNext(err error) {
 func (in *ingest) flush() {
 	var rejected []engine.Rejection
 	if len(in.batch) > 0 {
-		err := in.s.engine.RecordBatchAt(in.s.clock.Now(), in.batch)
+		var err error
+		if in.s.recorder != nil {
+			err = in.s.recorder.RecordBatch(in.ctx, in.batch)
+		} else {
+			err = in.s.engine.RecordBatchAt(in.s.clock.Now(), in.batch)
+		}
 		var be *engine.BatchError
 		switch {
 		case errors.As(err, &be):
 			rejected = be.Rejected
+		case err != nil && in.s.recorder != nil:
+			// Neither recorded nor rejected: handleEvents says so.
+			in.lost, in.lostFrom = err, in.index[0]
+			in.s.log.Warn("events of unknown outcome", "events", len(in.batch), "err", err)
 		case err != nil: // RecordBatchAt returns only BatchErrors; be safe anyway
 			for i := range in.batch {
 				rejected = append(rejected, engine.Rejection{Index: i, Err: err})
 			}
 		}
-		in.resp.Accepted += len(in.batch) - len(rejected)
-		in.s.accepted.Add(uint64(len(in.batch) - len(rejected)))
+		if in.lost == nil {
+			in.resp.Accepted += len(in.batch) - len(rejected)
+			in.s.accepted.Add(uint64(len(in.batch) - len(rejected)))
+		}
 	}
 	pending := in.pending
 	for len(pending) > 0 || len(rejected) > 0 {

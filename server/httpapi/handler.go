@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,23 @@ type Options struct {
 	// Logger receives the handler's logs; at level debug, one line per
 	// request. Zero: slog.Default().
 	Logger *slog.Logger
+	// Recorder, if set, records the events of POST /v1/events in place of
+	// the engine, for example a replica (package
+	// github.com/cxscore/cxscore/replica) that stores them in a replicated
+	// log and applies the log to the engine. Queries still read the engine.
+	// Since DELETE /v1/keys and POST /v1/merge would change this engine
+	// alone, they are not served with a Recorder. Zero: the engine records.
+	Recorder Recorder
+}
+
+// A Recorder records events for POST /v1/events. RecordBatch has the
+// contract of engine.Engine.RecordBatchAt: it records the valid events and
+// returns nil or an *engine.BatchError listing the rejected ones, which
+// changed nothing; and it returns only once a query of the engine sees
+// what it recorded. Any other error means it cannot tell which events were
+// recorded: the request is answered 503 with what is known.
+type Recorder interface {
+	RecordBatch(ctx context.Context, events []engine.Event) error
 }
 
 // DefaultMaxBodyBytes is the default limit on the body of POST /v1/events,
@@ -74,6 +92,7 @@ type Handler struct {
 	maxBody  int64
 	maxMerge int64
 	ready    func() error
+	recorder Recorder // nil: the engine records
 	metrics  *requestMetrics
 	mux      *http.ServeMux
 	ingests  sync.Pool // *ingest
@@ -85,7 +104,7 @@ type Handler struct {
 
 // New returns the HTTP API over e. The error, if any, is about o.
 func New(e *engine.Engine, o Options) (*Handler, error) {
-	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready}
+	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready, recorder: o.Recorder}
 	if h.clock == nil {
 		h.clock = window.SystemClock{}
 	}
@@ -120,9 +139,11 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/scores", auth(http.HandlerFunc(h.handleScores)))
 	route("GET /v1/trend", auth(http.HandlerFunc(h.handleTrend)))
 	route("GET /v1/keys", auth(http.HandlerFunc(h.handleKeys)))
-	route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+	if h.recorder == nil {
+		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+	}
 	route("GET /v1/snapshot", auth(http.HandlerFunc(h.handleSnapshot)))
-	if o.Merge {
+	if o.Merge && h.recorder == nil {
 		route("POST /v1/merge", auth(http.HandlerFunc(h.handleMerge)))
 	}
 	if o.Metrics != nil {
