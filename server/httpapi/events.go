@@ -129,6 +129,7 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if in.lost == nil {
 		in.flush()
 	}
+	s.setApplied(w) // after the Recorder returned: it covers what was recorded
 	switch {
 	case in.lost != nil:
 		// The Recorder may or may not have recorded a batch. A retry of the

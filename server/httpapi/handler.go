@@ -86,20 +86,21 @@ const DefaultMaxMergeBytes = 1 << 30
 // "/" or at "/v1/" of a caller's http.ServeMux. It is safe for concurrent
 // use.
 type Handler struct {
-	engine   *engine.Engine
-	clock    window.Clock
-	log      *slog.Logger
-	maxBody  int64
-	maxMerge int64
-	ready    func() error
-	recorder Recorder // nil: the engine records
-	metrics  *requestMetrics
-	mux      *http.ServeMux
-	ingests  sync.Pool // *ingest
-	draining atomic.Bool
-	accepted atomic.Uint64 // events recorded, since New
-	merges   atomic.Uint64 // snapshots merged, since New
-	deletes  atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	engine    *engine.Engine
+	clock     window.Clock
+	log       *slog.Logger
+	maxBody   int64
+	maxMerge  int64
+	ready     func() error
+	recorder  Recorder  // nil: the engine records
+	sequencer Sequencer // the recorder, if it is one
+	metrics   *requestMetrics
+	mux       *http.ServeMux
+	ingests   sync.Pool // *ingest
+	draining  atomic.Bool
+	accepted  atomic.Uint64 // events recorded, since New
+	merges    atomic.Uint64 // snapshots merged, since New
+	deletes   atomic.Uint64 // DELETE /v1/keys that deleted something, since New
 }
 
 // New returns the HTTP API over e. The error, if any, is about o.
@@ -126,6 +127,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	if strings.TrimSpace(o.Token) != o.Token || strings.ContainsAny(o.Token, " \t\r\n") {
 		return nil, errors.New("token must not contain white space")
 	}
+	h.sequencer, _ = h.recorder.(Sequencer)
 	h.ingests.New = func() any { return new(ingest) }
 	h.metrics = newRequestMetrics(h)
 
@@ -136,13 +138,13 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 		h.mux.Handle(pattern, h.metrics.instrument(path, hd))
 	}
 	route("POST /v1/events", auth(http.HandlerFunc(h.handleEvents)))
-	route("GET /v1/scores", auth(http.HandlerFunc(h.handleScores)))
-	route("GET /v1/trend", auth(http.HandlerFunc(h.handleTrend)))
-	route("GET /v1/keys", auth(http.HandlerFunc(h.handleKeys)))
+	route("GET /v1/scores", auth(h.atSequence(http.HandlerFunc(h.handleScores))))
+	route("GET /v1/trend", auth(h.atSequence(http.HandlerFunc(h.handleTrend))))
+	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
 	if h.recorder == nil {
 		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
 	}
-	route("GET /v1/snapshot", auth(http.HandlerFunc(h.handleSnapshot)))
+	route("GET /v1/snapshot", auth(h.atSequence(http.HandlerFunc(h.handleSnapshot))))
 	if o.Merge && h.recorder == nil {
 		route("POST /v1/merge", auth(http.HandlerFunc(h.handleMerge)))
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cxscore/cxscore/engine"
 )
@@ -64,5 +67,83 @@ func TestRecorder(t *testing.T) {
 	}
 	if got := f.total(); got != 1+batchSize {
 		t.Errorf("engine holds %d responses, want %d", got, 1+batchSize)
+	}
+}
+
+// seqLog is a Sequencer whose sequence counts recorded events.
+type seqLog struct {
+	fakeLog
+	applied atomic.Uint64
+}
+
+func (l *seqLog) RecordBatch(ctx context.Context, events []engine.Event) error {
+	err := l.fakeLog.RecordBatch(ctx, events)
+	var be *engine.BatchError
+	if err == nil || errors.As(err, &be) {
+		l.applied.Add(uint64(len(events)))
+		if be != nil {
+			l.applied.Add(-uint64(len(be.Rejected)))
+		}
+	}
+	return err
+}
+
+func (l *seqLog) Applied() uint64 { return l.applied.Load() }
+
+func (l *seqLog) WaitApplied(ctx context.Context, seq uint64) error {
+	for l.applied.Load() < seq {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func TestSequenceHeaders(t *testing.T) {
+	log := &seqLog{}
+	f := newFixture(t, engine.Config{}, Options{Recorder: log})
+	log.engine = f.engine
+
+	r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(event("s", "t", "ces", 6, "", t0)+"\n"+event("s", "t", "ces", 2, "", t0)))
+	r.Header.Set("Content-Type", ndjson)
+	w := httptest.NewRecorder()
+	f.server.ServeHTTP(w, r)
+	if got := w.Header().Get(AppliedSequenceHeader); w.Code != 200 || got != "2" {
+		t.Fatalf("ingest: got %d with %s %q, want 200 and 2", w.Code, AppliedSequenceHeader, got)
+	}
+
+	query := func(minSeq string, timeout time.Duration) *httptest.ResponseRecorder {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		r := httptest.NewRequest("GET", "/v1/scores?window=1h", nil).WithContext(ctx)
+		if minSeq != "" {
+			r.Header.Set(MinSequenceHeader, minSeq)
+		}
+		w := httptest.NewRecorder()
+		f.server.ServeHTTP(w, r)
+		return w
+	}
+	if w := query("", time.Second); w.Code != 200 || w.Header().Get(AppliedSequenceHeader) != "2" {
+		t.Errorf("query: got %d with %q, want 200 and 2", w.Code, w.Header().Get(AppliedSequenceHeader))
+	}
+	if w := query("2", time.Second); w.Code != 200 {
+		t.Errorf("query at an applied sequence: got %d %s, want 200", w.Code, w.Body)
+	}
+	if w := query("3", 50*time.Millisecond); w.Code != 503 || !strings.Contains(w.Body.String(), "up to 2, not yet 3") {
+		t.Errorf("query ahead of the log: got %d %s, want 503 saying how far the replica is", w.Code, w.Body)
+	}
+	if w := query("x", time.Second); w.Code != 400 {
+		t.Errorf("a bad %s: got %d %s, want 400", MinSequenceHeader, w.Code, w.Body)
+	}
+
+	// Without a Sequencer there is no header.
+	plain := newFixture(t, engine.Config{}, Options{})
+	code, _ := plain.do("GET", "/v1/scores?window=1h", "")
+	w = httptest.NewRecorder()
+	plain.server.ServeHTTP(w, httptest.NewRequest("GET", "/v1/scores?window=1h", nil))
+	if code != 200 || w.Header().Get(AppliedSequenceHeader) != "" {
+		t.Errorf("without a Sequencer: got %d with %q, want 200 and no header", code, w.Header().Get(AppliedSequenceHeader))
 	}
 }
