@@ -159,6 +159,37 @@
 // MergeSnapshot in a program of its own) and answers from the previous
 // round's until all replicas are in. Replicas must share -precision.
 //
+// # Several sidecars on one stream (-nats)
+//
+// With -nats the sidecar records through a NATS JetStream stream (package
+// github.com/cxscore/cxscore/replica) instead of into its engine alone:
+// every sidecar of the stream publishes the events it is given and applies
+// the whole stream, so all of them answer alike, and none loses what was
+// acknowledged when it dies. -nats takes the servers' nats:// URLs, or
+// embedded to run a JetStream server inside the sidecar, with its files
+// under -nats-dir (acknowledged means on disk, nothing else to run; with
+// -nats-cluster, -nats-cluster-listen and -nats-routes it is one node of a
+// cluster). -nats-stream names the stream (CXSCORE), created with
+// -nats-replicas copies if missing (1; 3 survives the loss of a node).
+//
+//   - POST /v1/events answers once JetStream has stored the accepted events
+//     and this sidecar's engine has applied them: a read from the same
+//     sidecar sees them. If JetStream does not acknowledge in time the
+//     answer is 503 and says from which event on the outcome is unknown:
+//     a retry is safe for events with a response_id and may count others
+//     twice.
+//   - Every /v1/ answer carries Cxscore-Applied-Sequence, the stream
+//     position the engine had applied; a query with Cxscore-Min-Sequence: N
+//     waits (up to 10 s, then 503) until the engine has applied N, so a
+//     client that wrote through one sidecar reads its write from another.
+//   - /readyz is 503 until the sidecar has applied the stream as it was at
+//     its start, so a load balancer sends no queries to a replica still
+//     catching up.
+//   - Checkpoints of the engine go to the stream's Object Store bucket, and
+//     a restart loads the newest and replays the rest of the stream.
+//     -snapshot, -merge and DELETE /v1/keys, which would change one sidecar
+//     alone, are not available.
+//
 // # Security and operation
 //
 // The sidecar binds loopback by default. With a token (-token, or better
