@@ -5,7 +5,9 @@
 //
 //	go run ./examples/sidecar                 # 127.0.0.1:8080, in memory
 //	go run ./examples/sidecar -help           # every flag
+//	go build -o cxscore-sidecar ./examples/sidecar   # the binary, for production
 //
+// It logs the address it listens on and the dashboard's URL at start.
 // The engine lives in memory. With -snapshot FILE it is also kept in a
 // file, and a restart starts where the last snapshot left off (see
 // Snapshots and replicas).
@@ -29,11 +31,15 @@
 // otherwise make every answer silently anonymous. Text that is not UTF-8 is
 // rejected rather than repaired.
 //
-// The answer is 200 {"accepted": N, "rejected": [{"index": I, "error": "..."}],
+// The answer is {"accepted": N, "rejected": [{"index": I, "error": "..."}],
 // "rejected_count": R}: valid events are recorded even when others in the
 // same request are not, and each rejected one is named by its 0-based
 // index in the body (NDJSON: among the non-blank lines) with the reason.
 // The first 1000 rejections are listed; rejected_count counts them all.
+// Its status is 200 when the body was read to its end and something was
+// recorded, 422 when every event was rejected (nothing recorded), and 400
+// or 413 as below, with the counts of what was recorded before; never a
+// status that invites a retry (5xx, 408, 429) once something was recorded.
 //
 // Bodies are never held whole: they are decoded as they arrive and recorded
 // 256 events at a time, so a request's memory is one batch. The body limit
@@ -63,8 +69,13 @@
 // GET /v1/trend?segment=S&touchpoint=T&window=24h&step=1h answers
 // {"segment","touchpoint","window","step","points":[...]} with one such
 // result per step, oldest first. GET /v1/keys lists the segments, the
-// touchpoints and the pairs seen. Unknown or repeated query parameters, and
-// windows the engine cannot answer, are 400 with the reason.
+// touchpoints and the pairs seen. DELETE /v1/keys?segment=S&touchpoint=T
+// forgets a key and everything recorded for it (touchpoint left out: every
+// key of the segment) and answers 200 {"deleted": N}, or 404 when nothing
+// matched. Unknown or repeated query parameters, and windows the engine
+// cannot answer, are 400 with the reason. A path the sidecar does not serve
+// is 404 and a method a path does not take 405, both in JSON like every
+// other error.
 //
 // # Dashboard
 //
@@ -90,16 +101,22 @@
 // per window of -metrics-windows (5m,1h,24h by default), the gauges
 // cxscore_responses{metric}, cxscore_unique_customers, cxscore_csat_score,
 // cxscore_ces_score, cxscore_nps_score and their *_margin_of_error (absent
-// when there is no score), computed at scrape time; the engine's size
-// (cxscore_keys, cxscore_buckets); the sidecar's own counters
+// when there is no score), computed at scrape time; the engine's Stats
+// (cxscore_keys, cxscore_buckets, cxscore_overflowed, cxscore_bytes); the
+// sidecar's own counters
 // cxscore_sidecar_events_accepted_total and
 // cxscore_sidecar_events_rejected_total{reason} (reason is one of
 // bad_json, invalid_field, too_large, unknown_metric, score_out_of_range,
 // invalid_segment, invalid_touchpoint, too_old, too_new, too_many_keys,
 // closed, other); the histogram
 // cxscore_sidecar_http_request_duration_seconds{handler,method,code}; and
-// the Go runtime and process collectors. Roll-ups are not exported: sum()
-// would count them twice; ask /v1/scores.
+// the Go runtime and process collectors. With -metrics-rollups (on by
+// default) the score gauges also cover every segment over all its
+// touchpoints (touchpoint="*"), every touchpoint over all segments
+// (segment="*") and everything, computed by the engine as /v1/scores
+// answers them: unique customers do not add up, so sum() over per-key
+// series would overcount. Select per-key series with
+// touchpoint!="*",segment!="*" before aggregating them.
 //
 // # Snapshots and replicas
 //
@@ -125,9 +142,10 @@
 // cxscore_sidecar_snapshot_last_bytes and cxscore_sidecar_merges_total.
 //
 // GET /v1/snapshot streams the engine's state in the same format while
-// recording goes on, consistent key by key. POST /v1/merge adds the
-// snapshot in its body to the engine: counts add up, unique customers are
-// unioned, buckets line up by time. Both need the token, like every /v1/
+// recording goes on, consistent key by key. With -merge (which requires a
+// token), POST /v1/merge adds the snapshot in its body to the engine:
+// counts add up, unique customers are unioned, buckets line up by time;
+// without it the route is 404. Both need the token, like every /v1/
 // endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these):
 //
 //	curl -s localhost:8080/v1/snapshot -o cxscore.snap
@@ -204,14 +222,17 @@
 // The server has read, write, header and idle timeouts, logs with log/slog
 // to stderr (the first line gives the address it listens on), and on SIGINT
 // or SIGTERM stops accepting connections, answers 503 on /readyz, lets
-// in-flight requests finish (up to -shutdown-timeout) and exits 0. A second
-// signal kills it.
+// in-flight requests finish (up to -shutdown-timeout), writes its final
+// snapshot and exits 0. A second signal kills it. Under go run, a SIGTERM
+// sent to the go command alone (a process manager's stop) would orphan the
+// sidecar; it notices that its parent went away and shuts down the same
+// way (gorun.go).
 //
 // # Cost
 //
 // Decoding takes one pass to validate each event's JSON and one to walk it,
 // and allocates only the customer ID (segment and touchpoint names are
-// interned); recording is the engine's, a few tens of nanoseconds per
-// event. BenchmarkIngestNDJSON measures the whole path through a real
+// interned); recording is the engine's, about a hundred nanoseconds per
+// event (bench/). BenchmarkIngestNDJSON measures the whole path through a real
 // listener.
 package main

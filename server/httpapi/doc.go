@@ -1,0 +1,51 @@
+// Package httpapi serves a cxscore engine over HTTP: Handler is an
+// http.Handler with the /v1/ API (events in, scores, trends and keys out,
+// snapshots), health probes and, optionally, the live dashboard and
+// /metrics, for a Go service to mount in its own mux. The JSON wire types
+// (IngestResponse, Scores, Trend, KeyList, Deleted, MergeResponse, Error)
+// are exported for clients and tests.
+//
+//	api, err := httpapi.New(e, httpapi.Options{Token: os.Getenv("CXSCORE_TOKEN")})
+//	if err != nil { ... }
+//	mux.Handle("/v1/", api)                      // its routes at their full paths
+//	mux.Handle("/cx/", http.StripPrefix("/cx", api)) // or under a prefix
+//
+// # Routes
+//
+// POST /v1/events (one event, a JSON array or NDJSON), GET /v1/scores,
+// GET /v1/trend, GET /v1/keys, DELETE /v1/keys?segment=S&touchpoint=T,
+// GET /v1/snapshot, and with Options.Merge POST /v1/merge; GET /healthz
+// and GET /readyz (503 after Drain, or while Options.Ready fails); with
+// Options.Metrics GET /metrics; with Options.Dashboard GET / and /static/.
+// Every answer is JSON, errors included ({"error": "..."}, 404 and 405
+// too). With Options.Token every /v1/ route and /metrics need
+// "Authorization: Bearer <token>" (401 otherwise, compared in constant
+// time); the probes and the dashboard's files, which hold no data, stay
+// open. The sidecar's documentation (examples/sidecar) describes each
+// route's parameters and answers in full.
+//
+// # Status codes of POST /v1/events
+//
+// Bodies are decoded and recorded 256 events at a time, never held whole,
+// so an answer can come after some events were recorded; its status says
+// which, and never invites a retry (5xx, 408, 429) once something was:
+//
+//   - 200: the body was read to its end and at least one event was
+//     recorded; the others are listed as rejected.
+//   - 422: the body was read to its end and every event was rejected;
+//     nothing was recorded.
+//   - 400: the body broke (not JSON, a syntax error in an array); the
+//     events before the break were recorded and counted.
+//   - 413: the body passed Options.MaxBodyBytes; when its length was
+//     declared, nothing was read; otherwise the events before the limit
+//     were recorded and counted.
+//
+// # Concurrency and cost
+//
+// A Handler is safe for concurrent use. Decoding allocates only customer
+// IDs (segment and touchpoint names are interned); recording is the
+// engine's. A query costs what engine.Query costs; GET /v1/snapshot streams
+// while recording goes on. Handler.Collector exports the handler's own
+// counters (events accepted and rejected by reason, request latencies,
+// merges) to Prometheus.
+package httpapi
