@@ -12,9 +12,10 @@
 //
 // # Events
 //
-// POST /v1/events takes one event object, a JSON array of them, or NDJSON
-// (Content-Type: application/x-ndjson or application/ndjson, one object per
-// line):
+// POST /v1/events takes one event object or a JSON array of them
+// (Content-Type: application/json), or NDJSON (Content-Type:
+// application/x-ndjson or application/ndjson, one object per line); any
+// other Content-Type, or none, is 415:
 //
 //	{"customer_id":"c-42","segment":"enterprise","touchpoint":"checkout",
 //	 "metric":"nps","score":9,"time":"2026-11-24T10:15:00Z"}
@@ -128,10 +129,12 @@
 // recording goes on, consistent key by key. POST /v1/merge adds the
 // snapshot in its body to the engine: counts add up, unique customers are
 // unioned, buckets line up by time. Both need the token, like every /v1/
-// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these):
+// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these);
+// merge is off unless -merge is given, and then needs -admin-token if set,
+// or else -token (the sidecar refuses -merge with neither):
 //
 //	curl -s localhost:8080/v1/snapshot -o cxscore.snap
-//	curl -s --data-binary @cxscore.snap localhost:8080/v1/merge
+//	curl -s --data-binary @cxscore.snap -H "Authorization: Bearer $CXSCORE_ADMIN_TOKEN" localhost:8080/v1/merge
 //
 // A snapshot is checked whole before anything changes, so a refused merge
 // changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
@@ -161,7 +164,18 @@
 //
 // # Security and operation
 //
-// The sidecar binds loopback by default. With a token (-token, or better
+// The sidecar binds loopback by default. Without a token every program on
+// the machine can read and write every score (merges stay off); use a
+// token for anything beyond a laptop. Web pages open in a browser on the
+// machine cannot act on it either way: requests that change anything are
+// refused 403 when the browser marks them cross-origin (Sec-Fetch-Site,
+// or an Origin that is not the Host; Go's http.CrossOriginProtection),
+// POST /v1/events takes only JSON and NDJSON media types, which a page
+// cannot send without the browser asking the sidecar first (it never
+// agrees: no CORS headers), and on loopback a request whose Host is not a
+// loopback name or address (localhost, *.localhost, 127.x, [::1]) or one
+// of -allowed-hosts is refused 403, so a page cannot read answers through
+// DNS rebinding. With a token (-token, or better
 // the CXSCORE_TOKEN variable, since command lines are visible to other
 // users) every /v1/ endpoint and /metrics need "Authorization: Bearer
 // <token>" and answer 401 otherwise; the token is compared in constant

@@ -59,6 +59,7 @@ func FuzzEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, nd bool) {
 		before := total(t)
 		r := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		if nd {
 			r.Header.Set("Content-Type", ndjson)
 		}

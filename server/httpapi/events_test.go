@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -71,7 +72,11 @@ func TestPostEvents(t *testing.T) {
 		{name: "empty body", body: "", status: 400, err: "empty body: want an event object, a JSON array of them, or NDJSON"},
 		{name: "white space", body: " \n\t", status: 400, err: "empty body"},
 		{name: "not JSON", body: "hello", status: 400, err: "body is not JSON (it starts with 'h')"},
-		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 400, err: "body is not JSON"},
+		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 415,
+			err: "Content-Type application/x-www-form-urlencoded is not taken: want application/json or application/x-ndjson"},
+		{name: "text/plain", contentType: "text/plain", body: good, status: 415, err: "Content-Type text/plain is not taken"},
+		{name: "multipart", contentType: "multipart/form-data; boundary=x", body: good, status: 415, err: "multipart/form-data is not taken"},
+		{name: "malformed Content-Type", contentType: "application/json; ;", body: good, status: 415, err: "malformed Content-Type"},
 		{name: "array broken off", body: "[" + good + "," + good2 + `,{"segm`, status: 400, accepted: 2,
 			err: "body ends in the middle of event 2"},
 		{name: "array not closed", body: "[" + good + ",", status: 400, accepted: 1, err: "body ends before the array is closed"},
@@ -137,7 +142,7 @@ func TestPostEventsLimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, engine.Config{}, Options{MaxBodyBytes: limit})
 			r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", tt.contentType)
+			r.Header.Set("Content-Type", cmp.Or(tt.contentType, "application/json"))
 			if tt.length < 0 {
 				r.ContentLength = -1
 			}
