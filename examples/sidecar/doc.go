@@ -23,12 +23,14 @@
 // metric is csat (score 1-5), ces (1-7) or nps (0-10); score is an integer
 // (9.0 is read as 9, 9.5 is rejected). time is RFC 3339 and optional: an
 // event without one is stamped when it is recorded, within milliseconds of
-// its arrival. customer_id is optional: without it the answer is
+// its arrival; an explicit one is checked as given, so that
+// 0001-01-01T00:00:00Z is too old rather than now. customer_id is optional: without it the answer is
 // anonymous, counted in scores but not in unique customers. segment and
 // touchpoint are required, at most 128 bytes, and not "*". Unknown fields
 // are rejected rather than ignored: a misspelt "customerId" would
-// otherwise make every answer silently anonymous. Text that is not UTF-8 is
-// rejected rather than repaired.
+// otherwise make every answer silently anonymous. Text that is not UTF-8,
+// escapes of lone surrogates (\ud800) included, is rejected rather than
+// repaired into U+FFFD.
 //
 // The answer is 200 {"accepted": N, "rejected": [{"index": I, "error": "..."}],
 // "rejected_count": R}: valid events are recorded even when others in the
