@@ -14,9 +14,10 @@
 //
 // # Events
 //
-// POST /v1/events takes one event object, a JSON array of them, or NDJSON
-// (Content-Type: application/x-ndjson or application/ndjson, one object per
-// line):
+// POST /v1/events takes one event object or a JSON array of them
+// (Content-Type: application/json), or NDJSON (Content-Type:
+// application/x-ndjson or application/ndjson, one object per line); any
+// other Content-Type, or none, is 415:
 //
 //	{"customer_id":"c-42","segment":"enterprise","touchpoint":"checkout",
 //	 "metric":"nps","score":9,"time":"2026-11-24T10:15:00Z"}
@@ -24,12 +25,14 @@
 // metric is csat (score 1-5), ces (1-7) or nps (0-10); score is an integer
 // (9.0 is read as 9, 9.5 is rejected). time is RFC 3339 and optional: an
 // event without one is stamped when it is recorded, within milliseconds of
-// its arrival. customer_id is optional: without it the answer is
+// its arrival; an explicit one is checked as given, so that
+// 0001-01-01T00:00:00Z is too old rather than now. customer_id is optional: without it the answer is
 // anonymous, counted in scores but not in unique customers. segment and
 // touchpoint are required, at most 128 bytes, and not "*". Unknown fields
 // are rejected rather than ignored: a misspelt "customerId" would
-// otherwise make every answer silently anonymous. Text that is not UTF-8 is
-// rejected rather than repaired.
+// otherwise make every answer silently anonymous. Text that is not UTF-8,
+// escapes of lone surrogates (\ud800) included, is rejected rather than
+// repaired into U+FFFD.
 //
 // The answer is {"accepted": N, "rejected": [{"index": I, "error": "..."}],
 // "rejected_count": R}: valid events are recorded even when others in the
@@ -142,14 +145,15 @@
 // cxscore_sidecar_snapshot_last_bytes and cxscore_sidecar_merges_total.
 //
 // GET /v1/snapshot streams the engine's state in the same format while
-// recording goes on, consistent key by key. With -merge (which requires a
-// token), POST /v1/merge adds the snapshot in its body to the engine:
-// counts add up, unique customers are unioned, buckets line up by time;
-// without it the route is 404. Both need the token, like every /v1/
-// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these):
+// recording goes on, consistent key by key. POST /v1/merge adds the
+// snapshot in its body to the engine: counts add up, unique customers are
+// unioned, buckets line up by time. Both need the token, like every /v1/
+// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these);
+// merge is off unless -merge is given, and then needs -admin-token if set,
+// or else -token (the sidecar refuses -merge with neither):
 //
 //	curl -s localhost:8080/v1/snapshot -o cxscore.snap
-//	curl -s --data-binary @cxscore.snap localhost:8080/v1/merge
+//	curl -s --data-binary @cxscore.snap -H "Authorization: Bearer $CXSCORE_ADMIN_TOKEN" localhost:8080/v1/merge
 //
 // A snapshot is checked whole before anything changes, so a refused merge
 // changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
@@ -210,7 +214,18 @@
 //
 // # Security and operation
 //
-// The sidecar binds loopback by default. With a token (-token, or better
+// The sidecar binds loopback by default. Without a token every program on
+// the machine can read and write every score (merges stay off); use a
+// token for anything beyond a laptop. Web pages open in a browser on the
+// machine cannot act on it either way: requests that change anything are
+// refused 403 when the browser marks them cross-origin (Sec-Fetch-Site,
+// or an Origin that is not the Host; Go's http.CrossOriginProtection),
+// POST /v1/events takes only JSON and NDJSON media types, which a page
+// cannot send without the browser asking the sidecar first (it never
+// agrees: no CORS headers), and on loopback a request whose Host is not a
+// loopback name or address (localhost, *.localhost, 127.x, [::1]) or one
+// of -allowed-hosts is refused 403, so a page cannot read answers through
+// DNS rebinding. With a token (-token, or better
 // the CXSCORE_TOKEN variable, since command lines are visible to other
 // users) every /v1/ endpoint and /metrics need "Authorization: Bearer
 // <token>" and answer 401 otherwise; the token is compared in constant

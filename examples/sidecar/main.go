@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,6 +51,8 @@ const (
 type config struct {
 	addr            string
 	token           string
+	adminToken      string
+	allowedHosts    []string
 	maxKeys         int
 	maxFuture       time.Duration
 	precision       uint
@@ -86,7 +89,11 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
 With a token (-token or CXSCORE_TOKEN), /v1/ and /metrics need the header
-"Authorization: Bearer <token>"; /healthz and /readyz never do.
+"Authorization: Bearer <token>"; /healthz and /readyz never do. Without one,
+any program on the machine can read and write: set one beyond a laptop.
+Web pages cannot: cross-origin writes are refused, POST bodies need
+Content-Type application/json or application/x-ndjson, and on loopback only
+loopback Host names are answered (-allowed-hosts to add some).
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish first.
 With -snapshot FILE the state survives restarts: FILE is loaded at start and
 replaced every -snapshot-every and at shutdown.
@@ -111,6 +118,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free port (the log says which)")
 	fs.StringVar(&c.token, "token", "", "bearer `token` required on /v1/ and /metrics (default $CXSCORE_TOKEN; prefer the variable:\ncommand lines are visible to other users)")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` that POST /v1/merge requires instead of -token (default $CXSCORE_ADMIN_TOKEN)")
+	hosts := fs.String("allowed-hosts", "", "comma-separated host `names` that requests may name in their Host header besides loopback ones\n(localhost, 127.0.0.1, [::1]); checked when listening on loopback, against DNS rebinding, and whenever set")
 	fs.IntVar(&c.maxKeys, "max-keys", 10_000, "most segment × touchpoint keys; events that would add more are rejected (too_many_keys)")
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
@@ -118,7 +127,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
 	windows := fs.String("metrics-windows", "5m,1h,24h", "comma-separated `windows` that /metrics reports scores over")
 	fs.BoolVar(&c.metricsRollups, "metrics-rollups", true, "also report every segment over all touchpoints (touchpoint=\"*\"), every touchpoint over all\nsegments (segment=\"*\") and everything, computed by the engine (unique customers do not add up)")
-	fs.BoolVar(&c.merge, "merge", false, "serve POST /v1/merge, which adds a snapshot to the state; needs a token (-token or CXSCORE_TOKEN)")
+	fs.BoolVar(&c.merge, "merge", false, "serve POST /v1/merge, which adds a snapshot to the state; needs a token (-token, -admin-token or\ntheir variables)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "longest time to read a request, body included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 2*time.Minute, "longest time from the end of a request's headers to the end of its response;\nkeep it above -read-timeout, since events are answered once their body is read")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
@@ -155,6 +164,14 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if !set["token"] {
 		c.token = getenv("CXSCORE_TOKEN")
 	}
+	if !set["admin-token"] {
+		c.adminToken = getenv("CXSCORE_ADMIN_TOKEN")
+	}
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.allowedHosts = append(c.allowedHosts, h)
+		}
+	}
 	if c.precision > 255 {
 		return bad("-precision %d, want 8-16", c.precision)
 	}
@@ -173,8 +190,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.maxFuture == 0 {
 		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
 	}
-	if c.merge && c.token == "" {
-		return bad("-merge needs a token (-token or CXSCORE_TOKEN): a merge can change every score")
+	if c.merge && c.token == "" && c.adminToken == "" {
+		return bad("-merge needs a token (-token, -admin-token, CXSCORE_TOKEN or CXSCORE_ADMIN_TOKEN): a merge can change every score")
 	}
 	c.nats.urls, c.nats.routes = splitList(*natsURLs), splitList(*natsRoutes)
 	if err := c.nats.check(set); err != nil {
@@ -263,12 +280,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		return keeper.Err()
 	}
+	// Listen before building the handler, which checks Host headers when
+	// the address is loopback; nothing is served before Serve below.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	var recorder httpapi.Recorder // nil: the engine records
 	if rep != nil {
 		recorder = rep
 	}
 	h, err := httpapi.New(e, httpapi.Options{
 		Token:         c.token,
+		AdminToken:    c.adminToken,
+		CheckHost:     isLoopback(ln.Addr()),
+		AllowedHosts:  c.allowedHosts,
 		MaxBodyBytes:  c.maxBody,
 		MaxMergeBytes: c.maxMergeBytes,
 		Merge:         c.merge,
@@ -294,10 +321,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		registry.MustRegister(keeper.Collector())
 	}
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,13 @@ func TestParseFlags(t *testing.T) {
 		}
 		if c, _ := parseFlags([]string{"-token", ""}, env("from-env"), io.Discard); c.token != "" {
 			t.Errorf("-token \"\": got token %q, want none: the flag wins", c.token)
+		}
+	})
+	t.Run("hosts and admin token", func(t *testing.T) {
+		getenv := func(name string) string { return map[string]string{"CXSCORE_ADMIN_TOKEN": "adm"}[name] }
+		c, err := parseFlags(strings.Fields("-merge -allowed-hosts cx.internal,,host.example"), getenv, io.Discard)
+		if err != nil || c.adminToken != "adm" || !c.merge || !slices.Equal(c.allowedHosts, []string{"cx.internal", "host.example"}) {
+			t.Errorf("got %v, admin token %q, hosts %q; want adm and [cx.internal host.example]", err, c.adminToken, c.allowedHosts)
 		}
 	})
 	t.Run("help", func(t *testing.T) {

@@ -89,6 +89,11 @@ func (d *eventDecoder) decode(raw []byte, ev *engine.Event) error {
 	if !json.Valid(raw) {
 		return syntaxError(raw)
 	}
+	if bytes.Contains(raw, []byte(`\u`)) {
+		if err := checkEscapes(raw); err != nil {
+			return err
+		}
+	}
 	var vals [numFields][]byte // the raw JSON value of each field, nil if absent
 	p := skipSpace(raw, 0)
 	if p >= len(raw) || raw[p] != '{' {
@@ -305,7 +310,9 @@ func parseInteger(lit []byte) (n int, integral, big bool) {
 const timeExample = `an RFC 3339 time such as "2026-11-24T10:15:00Z"`
 
 // parseTime decodes an RFC 3339 time: absent or null is the zero time, which
-// the engine reads as "now".
+// the engine reads as "now". An explicit time the engine would read as
+// "now" (0001-01-01T00:00:00Z, the zero time) is too old, like any other
+// before 1970: the engine's own range check never sees it.
 func parseTime(val []byte) (time.Time, error) {
 	if val == nil || val[0] == 'n' {
 		return time.Time{}, nil
@@ -321,7 +328,58 @@ func parseTime(val []byte) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, rejectf(errBadField, "time: want %s, got %s", timeExample, short(val))
 	}
+	if t.IsZero() {
+		return time.Time{}, fmt.Errorf("%w: %s is before 1970-01-01T00:00:00Z, the earliest time the engine represents", engine.ErrTooOld, short([]byte(s)))
+	}
 	return t, nil
+}
+
+// checkEscapes rejects \u escapes that do not decode to UTF-8: a lone
+// surrogate (\ud800, a low one without a high one before it). encoding/json
+// would turn each into U+FFFD, so that distinct labels become one. raw must
+// be valid JSON, in which a backslash appears only inside strings.
+func checkEscapes(raw []byte) error {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped byte; \\ is skipped whole
+		if raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1 : i+5])
+		switch {
+		case r >= 0xd800 && r < 0xdc00: // high: a low one must follow
+			if i+10 < len(raw) && raw[i+5] == '\\' && raw[i+6] == 'u' {
+				if lo := hex4(raw[i+7 : i+11]); lo >= 0xdc00 && lo < 0xe000 {
+					i += 10
+					continue
+				}
+			}
+			return rejectf(errBadJSON, "event is not valid UTF-8: the escape %s is half a surrogate pair", raw[i-1:i+5])
+		case r >= 0xdc00 && r < 0xe000:
+			return rejectf(errBadJSON, "event is not valid UTF-8: the escape %s is half a surrogate pair", raw[i-1:i+5])
+		}
+		i += 4
+	}
+	return nil
+}
+
+// hex4 reads four hexadecimal digits, which json.Valid has checked.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= 'a':
+			c -= 'a' - 10
+		case c >= 'A':
+			c -= 'A' - 10
+		default:
+			c -= '0'
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // unescape decodes a JSON string token with escapes in it; it is the slow

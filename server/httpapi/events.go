@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 
 	"github.com/cxscore/cxscore/engine"
@@ -115,13 +114,19 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Content-Encoding %q is not supported; send the body uncompressed; nothing was recorded", enc)})
 		return
 	}
+	ndjson, msg := eventsMedia(r.Header.Get("Content-Type"))
+	if msg != "" {
+		w.Header().Set("Accept-Post", mediaJSON+", "+mediaNDJSON)
+		s.writeEventsError(w, &IngestResponse{Rejected: []Rejection{}}, &bodyError{http.StatusUnsupportedMediaType, msg})
+		return
+	}
 	in := s.ingests.Get().(*ingest)
 	defer s.ingests.Put(in)
 	in.reset(r.Context(), s, http.MaxBytesReader(w, r.Body, s.maxBody))
 	defer in.release()
 
 	var err error
-	if isNDJSON(r.Header.Get("Content-Type")) {
+	if ndjson {
 		err = in.readNDJSON()
 	} else {
 		err = in.readJSON()
@@ -176,12 +181,6 @@ func (s *Handler) writeEventsError(w http.ResponseWriter, resp *IngestResponse, 
 	}
 	resp.Error = err.Error()
 	writeJSON(w, status, resp)
-}
-
-// isNDJSON reports whether a Content-Type names newline-delimited JSON.
-func isNDJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl")
 }
 
 // readNDJSON reads one event per line. Each line stands alone: one that is

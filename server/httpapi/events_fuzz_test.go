@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 // exactly when every event was rejected); that the
 // engine holds exactly the events the answer accepted; that accepted and
 // rejected add up to the events of the body, counted here independently;
-// and that only bodies that are not JSON get 400.
+// that only bodies that are not JSON get 400; and that no label holds
+// U+FFFD unless the body wrote one (a lone surrogate must not become one).
 //
 //	go test -run '^$' -fuzz '^FuzzEvents$' -fuzztime 1m ./server/httpapi
 func FuzzEvents(f *testing.F) {
@@ -38,6 +40,9 @@ func FuzzEvents(f *testing.F) {
 		{"[" + good + ",", false},
 		{"[" + good + "] x", false},
 		{`{"segment":`, true},
+		{`{"segment":"\udbff","touchpoint":"\ud83d\ude00","metric":"nps","score":1}`, true},
+		{`[{"segment":"s","touchpoint":"t","metric":"nps","score":1,"time":"0001-01-01T00:00:00Z"},` +
+			`{"segment":"s","touchpoint":"t","metric":"nps","score":1,"time":"1442-01-01T00:00:00Z"}]`, false},
 		{"", false},
 		{"", true},
 		{" \n ", false},
@@ -58,7 +63,9 @@ func FuzzEvents(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte, nd bool) {
 		before := total(t)
+		known := fx.engine.Keys(nil)
 		r := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		if nd {
 			r.Header.Set("Content-Type", ndjson)
 		}
@@ -96,6 +103,13 @@ func FuzzEvents(f *testing.F) {
 			}
 		}
 		events := resp.Accepted + resp.RejectedCount
+		if !bytes.Contains(body, []byte("\uFFFD")) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+			for _, k := range fx.engine.Keys(nil) {
+				if !slices.Contains(known, k) && strings.ContainsRune(k.Segment+k.Touchpoint, '\uFFFD') {
+					t.Fatalf("key %q × %q holds U+FFFD, which the body did not", k.Segment, k.Touchpoint)
+				}
+			}
+		}
 
 		text := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 		start := bytes.TrimLeft(text, " \t\r\n")

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -71,7 +72,11 @@ func TestPostEvents(t *testing.T) {
 		{name: "empty body", body: "", status: 400, err: "empty body: want an event object, a JSON array of them, or NDJSON"},
 		{name: "white space", body: " \n\t", status: 400, err: "empty body"},
 		{name: "not JSON", body: "hello", status: 400, err: "body is not JSON (it starts with 'h')"},
-		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 400, err: "body is not JSON"},
+		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 415,
+			err: "Content-Type application/x-www-form-urlencoded is not taken: want application/json or application/x-ndjson"},
+		{name: "text/plain", contentType: "text/plain", body: good, status: 415, err: "Content-Type text/plain is not taken"},
+		{name: "multipart", contentType: "multipart/form-data; boundary=x", body: good, status: 415, err: "multipart/form-data is not taken"},
+		{name: "malformed Content-Type", contentType: "application/json; ;", body: good, status: 415, err: "malformed Content-Type"},
 		{name: "array broken off", body: "[" + good + "," + good2 + `,{"segm`, status: 400, accepted: 2,
 			err: "body ends in the middle of event 2"},
 		{name: "array not closed", body: "[" + good + ",", status: 400, accepted: 1, err: "body ends before the array is closed"},
@@ -137,7 +142,7 @@ func TestPostEventsLimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, engine.Config{}, Options{MaxBodyBytes: limit})
 			r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", tt.contentType)
+			r.Header.Set("Content-Type", cmp.Or(tt.contentType, "application/json"))
 			if tt.length < 0 {
 				r.ContentLength = -1
 			}
@@ -278,5 +283,55 @@ func TestPostEventsStreams(t *testing.T) {
 	pw.Close()
 	if resp := <-done; resp.Accepted != batchSize+11 {
 		t.Errorf("got %d accepted, want %d", resp.Accepted, batchSize+11)
+	}
+}
+
+// TestPostEventsOddTimesAndEscapes sends the values that used to be
+// recorded as something else: times that overflow Unix nanoseconds (1442,
+// 2611) or are the zero time, and lone surrogates, which encoding/json
+// turns into U+FFFD. Each is rejected with the reason, and nothing is
+// recorded; an event without a time is still recorded as now.
+func TestPostEventsOddTimesAndEscapes(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{})
+	ev := func(seg, at string) string {
+		s := `{"segment":"` + seg + `","touchpoint":"t","metric":"nps","score":9`
+		if at != "" {
+			s += `,"time":"` + at + `"`
+		}
+		return s + "}"
+	}
+	code, resp := f.post(ndjson, strings.Join([]string{
+		ev("s", "1442-03-01T10:00:00Z"),
+		ev("s", "2611-03-01T10:00:00Z"),
+		ev("s", "0001-01-01T00:00:00Z"),
+		ev(`\ud800`, ""),
+		ev(`\udbff`, ""),
+		ev(`x\udc00y`, ""),
+	}, "\n"))
+	want := []string{
+		"1442-03-01T10:00:00Z is before 1970-01-01T00:00:00Z, the earliest time the engine represents",
+		"2611-03-01T10:00:00Z is after 2200-01-01T00:00:00Z, the latest time the engine represents",
+		"0001-01-01T00:00:00Z is before 1970-01-01T00:00:00Z, the earliest time the engine represents",
+		`not valid UTF-8: the escape \ud800 is half a surrogate pair`,
+		`not valid UTF-8: the escape \udbff is half a surrogate pair`,
+		`not valid UTF-8: the escape \udc00 is half a surrogate pair`,
+	}
+	if code != 422 || resp.RejectedCount != len(want) {
+		t.Fatalf("got %d %+v, want 422 and every event rejected", code, resp)
+	}
+	for i, r := range resp.Rejected {
+		if r.Index != i || !strings.Contains(r.Error, want[i]) {
+			t.Errorf("event %d: got %+v, want %q", i, r, want[i])
+		}
+	}
+	if got := f.total(); got != 0 || f.engine.Stats().Keys != 0 {
+		t.Errorf("got %d responses in %d keys, want nothing recorded", got, f.engine.Stats().Keys)
+	}
+	if code, resp := f.post("", ev("s", "")); code != 200 || resp.Accepted != 1 {
+		t.Errorf("an event without a time: got %d %+v, want it recorded", code, resp)
+	}
+	var r engine.Result
+	if err := f.engine.QueryAt(t0, engine.Query{Window: time.Minute}, &r); err != nil || r.Responses() != 1 {
+		t.Errorf("the last minute holds %d responses (%v), want the event without a time", r.Responses(), err)
 	}
 }

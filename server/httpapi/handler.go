@@ -35,9 +35,25 @@ type Options struct {
 	// MaxMergeBytes bounds the body of POST /v1/merge; a larger one is
 	// answered 413. Zero: DefaultMaxMergeBytes.
 	MaxMergeBytes int64
-	// Merge serves POST /v1/merge, which adds a snapshot to the engine.
-	// Zero: not served (404).
+	// Merge serves POST /v1/merge, which adds a snapshot to the engine
+	// and so can change every score: New refuses it without Token or
+	// AdminToken. Zero: not served (404).
 	Merge bool
+	// AdminToken, if set, is the bearer token POST /v1/merge requires
+	// instead of Token, so that clients that record and read cannot
+	// merge. It may not contain white space. Zero: merges take Token.
+	AdminToken string
+	// CheckHost answers 403 to requests whose Host header is neither a
+	// loopback name or address (localhost, *.localhost, 127.0.0.0/8,
+	// [::1]) nor one of AllowedHosts. Set it when the server listens on
+	// loopback only: a web page cannot then reach it through DNS
+	// rebinding (a name of the page's that resolves to 127.0.0.1). Zero:
+	// any Host, unless AllowedHosts is set.
+	CheckHost bool
+	// AllowedHosts are host names or addresses, without port, that a
+	// request's Host may name besides loopback ones; setting any implies
+	// CheckHost.
+	AllowedHosts []string
 	// Dashboard serves the live dashboard at / and its files under
 	// /static/, without the token: they hold no data. Zero: not served.
 	Dashboard bool
@@ -92,6 +108,7 @@ type Handler struct {
 	maxBody   int64
 	maxMerge  int64
 	ready     func() error
+	guard     *guard
 	recorder  Recorder  // nil: the engine records
 	sequencer Sequencer // the recorder, if it is one
 	metrics   *requestMetrics
@@ -124,8 +141,17 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	if h.maxMerge < 0 {
 		return nil, fmt.Errorf("max merge bytes %d, want > 0", h.maxMerge)
 	}
-	if strings.TrimSpace(o.Token) != o.Token || strings.ContainsAny(o.Token, " \t\r\n") {
-		return nil, errors.New("token must not contain white space")
+	for _, tok := range []string{o.Token, o.AdminToken} {
+		if strings.TrimSpace(tok) != tok || strings.ContainsAny(tok, " \t\r\n") {
+			return nil, errors.New("token must not contain white space")
+		}
+	}
+	if o.Merge && o.Token == "" && o.AdminToken == "" {
+		return nil, errors.New("merge needs a token or an admin token: a merge can change every score")
+	}
+	var err error
+	if h.guard, err = newGuard(o.CheckHost, o.AllowedHosts); err != nil {
+		return nil, err
 	}
 	h.sequencer, _ = h.recorder.(Sequencer)
 	h.ingests.New = func() any { return new(ingest) }
@@ -146,7 +172,11 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	}
 	route("GET /v1/snapshot", auth(h.atSequence(http.HandlerFunc(h.handleSnapshot))))
 	if o.Merge && h.recorder == nil {
-		route("POST /v1/merge", auth(http.HandlerFunc(h.handleMerge)))
+		admin := auth
+		if o.AdminToken != "" {
+			admin = requireToken(o.AdminToken)
+		}
+		route("POST /v1/merge", admin(http.HandlerFunc(h.handleMerge)))
 	}
 	if o.Metrics != nil {
 		route("GET /metrics", auth(o.Metrics))
@@ -176,6 +206,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if status, msg := h.guard.check(r); status != 0 {
+		writeError(w, status, msg)
+		return
+	}
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
 		hd.ServeHTTP(w, r)

@@ -81,6 +81,7 @@ func merge(f *fixture, body []byte, length int64, header ...string) (int, string
 	f.t.Helper()
 	r := httptest.NewRequest("POST", "/v1/merge", bytes.NewReader(body))
 	r.ContentLength = length
+	r.Header.Set("Authorization", "Bearer "+adminToken)
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
 	}
@@ -192,6 +193,7 @@ func TestMergeRejects(t *testing.T) {
 			target := cmp.Or(tt.target, "/v1/merge")
 			r := httptest.NewRequest("POST", target, bytes.NewReader(tt.body))
 			r.ContentLength = cmp.Or(tt.length, int64(len(tt.body)))
+			r.Header.Set("Authorization", "Bearer "+adminToken)
 			for i := 0; i+1 < len(tt.header); i += 2 {
 				r.Header.Set(tt.header[i], tt.header[i+1])
 			}
