@@ -58,6 +58,13 @@ type Config struct {
 	// cores use different lanes, so a hot key does not bounce between
 	// cores. Zero: GOMAXPROCS rounded up to a power of two, at most 64.
 	Lanes int
+	// MinResponses is the fewest responses of a metric a result must hold
+	// for its score to count as resting on enough data (Result.Enough): a
+	// dashboard greys a score below it, the sidecar's /metrics leaves its
+	// score and margin out (an alert never fires on two answers), and a
+	// comparison reports "not enough data" instead of testing. Zero: 10.
+	// Negative is invalid.
+	MinResponses int
 	// Clock is the engine's clock. Zero: the system clock, read at most
 	// once every 64 events on each core (and whenever an event's time is
 	// ahead of the last reading), so a system-clock engine's notion of now
@@ -65,6 +72,9 @@ type Config struct {
 	// window.ManualClock makes tests exact.
 	Clock window.Clock
 }
+
+// DefaultMinResponses is Config.MinResponses when left zero.
+const DefaultMinResponses = 10
 
 // settings is a validated Config with defaults filled in.
 type settings struct {
@@ -75,6 +85,7 @@ type settings struct {
 	precision  uint8
 	cacheBytes int64
 	lanes      int
+	minResp    uint64
 	clock      window.Clock
 	// sampleEvery: Record reads the clock on one event in sampleEvery (see
 	// clockSample). 64 for the system clock; 1, every event, for any other.
@@ -132,6 +143,14 @@ func (c Config) settings() (settings, error) {
 		return s, fmt.Errorf("%w: Lanes %d, want 1-64", ErrConfig, s.lanes)
 	}
 	s.lanes = min(s.lanes, 64)
+	switch {
+	case c.MinResponses == 0:
+		s.minResp = DefaultMinResponses
+	case c.MinResponses < 0:
+		return s, fmt.Errorf("%w: MinResponses %d, want ≥ 0", ErrConfig, c.MinResponses)
+	default:
+		s.minResp = uint64(c.MinResponses)
+	}
 	s.sampleEvery = 1
 	if s.clock == nil {
 		s.clock, s.sampleEvery = window.SystemClock{}, 64

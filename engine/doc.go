@@ -32,7 +32,9 @@
 //     never add unique counts.
 //
 // Counts are exact. With no responses there is no score (ok == false), not
-// a score of 0. A Trend is the same result per step, oldest first.
+// a score of 0. Result.Enough says, per metric, whether the result holds
+// Config.MinResponses (10) responses: below that a score is shown greyed,
+// left out of alerting gauges and not compared. A Trend is the same result per step, oldest first.
 //
 // A query sees every event whose Record returned before the query started.
 //

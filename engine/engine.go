@@ -58,6 +58,9 @@ func (e *Engine) Close() error {
 	return nil
 }
 
+// MinResponses returns Config.MinResponses with its default filled in.
+func (e *Engine) MinResponses() int { return int(e.set.minResp) }
+
 // Now returns the engine's clock reading.
 func (e *Engine) Now() time.Time { return e.set.clock.Now() }
 
