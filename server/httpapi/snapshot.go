@@ -66,6 +66,7 @@ var mergeStatuses = []struct {
 	// merge into another sidecar.
 	{engine.ErrSnapshotIncompatible, http.StatusConflict, "a snapshot of an engine with another -precision or other tiers"},
 	{engine.ErrTooManyKeys, http.StatusConflict, "merging it would exceed -max-keys"},
+	{engine.ErrTooManyResponses, http.StatusConflict, "merging it would hold more responses than the engine's limit"},
 	{engine.ErrClosed, http.StatusServiceUnavailable, "shutting down"},
 }
 
