@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/internal/timeline"
-	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -169,14 +168,26 @@ func (b *bucket) appendHistogram(dst []byte) []byte {
 // buckets line up by time. Merging into an empty engine restores the
 // snapshot; merging replicas' snapshots into one engine answers as one
 // engine that recorded all their events would, unique counts included.
-// Buckets older than this engine retains are dropped.
+// Buckets older than this engine retains are dropped, so a snapshot
+// restored some time after it was written loses only what aged out.
+//
+// A snapshot is outside input, and MergeSnapshot takes only what this
+// engine could have recorded itself: no bucket further ahead of its clock
+// than Config.MaxFuture, none older than its tier keeps at the time the
+// snapshot was written, and no counts that would take the engine past
+// MaxResponses (so no count can wrap around). What it allocates is bounded
+// by the configuration: reading stops as soon as the keys would exceed
+// Config.MaxKeys or the buckets read would not fit Config.MaxBytes beside
+// what the engine holds, and a key holds at most a ring of buckets per
+// tier. Merges run one at a time.
 //
 // The snapshot is read and checked completely, checksum included, before
 // anything changes: on any error the engine is exactly as it was. Errors
 // wrap ErrSnapshotCorrupt, ErrSnapshotVersion, ErrSnapshotIncompatible,
-// ErrTooManyKeys (the snapshot's keys would exceed Config.MaxKeys) or
-// ErrClosed, or are r's read errors. Memory grows only with the bytes
-// actually read, never with a length the input claims.
+// ErrSnapshotRefused (with ErrTooNew or ErrTooOld for a bucket's time),
+// ErrTooManyKeys (the snapshot's keys would exceed Config.MaxKeys),
+// ErrMemoryBudget or ErrClosed, or are r's read errors. Memory grows only
+// with the bytes actually read, never with a length the input claims.
 //
 // Queries running during the merge may see some keys merged and others
 // not yet.
@@ -184,6 +195,10 @@ func (e *Engine) MergeSnapshot(r io.Reader) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
+	// One merge at a time: each checks the engine's responses and memory
+	// before it adds to them.
+	e.merging.Lock()
+	defer e.merging.Unlock()
 	staged, err := e.readSnapshot(r)
 	if err != nil {
 		return err
@@ -233,7 +248,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 			compatible = false
 		}
 	}
-	sr.varint("time")
+	written := sr.varint("time")
 	if sr.err != nil {
 		return nil, sr.err
 	}
@@ -246,11 +261,11 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 			ErrSnapshotIncompatible, precision, theirs, e.set.precision, ours)
 	}
 
-	// A key holds at most a ring of buckets per tier.
-	maxUnits := uint64(0)
-	for k := range e.layout.Tiers() {
-		maxUnits += uint64(e.layout.Tier(k).Retention/e.layout.Tier(k).Resolution) + 64
+	check, err := e.newMergeCheck(written)
+	if err != nil {
+		return nil, err
 	}
+	maxUnits := uint64(e.layout.MaxUnits())           // a key holds at most a ring of buckets per tier
 	maxUniques := uint64(16 + 8 + 1<<e.set.precision) // the largest valid encoding, dense
 	var staged []stagedKey
 	seen := map[Key]bool{}
@@ -264,9 +279,6 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 		}
 		if tag != keyRecord {
 			return nil, sr.corrupt("record tag %d", tag)
-		}
-		if len(staged) >= e.set.maxKeys {
-			return nil, fmt.Errorf("%w: the snapshot has more than %d keys", ErrTooManyKeys, e.set.maxKeys)
 		}
 		k := Key{Segment: sr.label("segment"), Touchpoint: sr.label("touchpoint")}
 		if sr.err != nil {
@@ -282,6 +294,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 			return nil, sr.corrupt("key %q × %q twice", k.Segment, k.Touchpoint)
 		}
 		seen[k] = true
+		if err := check.key(k); err != nil {
+			return nil, err
+		}
 		sk := stagedKey{key: k}
 		n := sr.uvarint("unit count", maxUnits)
 		prev := timeline.Unit{Tier: -1}
@@ -294,11 +309,15 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 				return nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision, uniques.Sorted) // as encoded: merges into sorted buckets stay linear
+			b := check.unit(k, u)
+			keep := b != nil
+			if !keep {
+				b = check.discard()
+			}
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {
-					b.hist.AddN(m, score, sr.uvarint("count", 1<<62))
+					b.hist.AddN(m, score, sr.uvarint("count", 1<<64-1)) // checked by check.add
 				}
 			}
 			enc := sr.bytes(int(sr.uvarint("sketch length", maxUniques)), "sketch")
@@ -310,6 +329,12 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 			}
 			if b.uniq.Precision() != e.set.precision {
 				return nil, sr.corrupt("a sketch of precision %d", b.uniq.Precision())
+			}
+			if !keep {
+				continue
+			}
+			if err := check.add(k, b); err != nil {
+				return nil, err
 			}
 			sk.units = append(sk.units, u)
 			sk.buckets = append(sk.buckets, b)
@@ -336,6 +361,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 		return nil, fmt.Errorf("%w: data after the checksum", ErrSnapshotCorrupt)
 	case err != io.EOF:
 		return nil, err // the reader's own error
+	}
+	if check.refused != nil {
+		return nil, check.refused
 	}
 	return staged, nil
 }
