@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/internal/timeline"
-	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -184,7 +183,18 @@ func (b *bucket) appendHistogram(dst []byte) []byte {
 // buckets line up by time. Merging into an empty engine restores the
 // snapshot; merging replicas' snapshots into one engine answers as one
 // engine that recorded all their events would, unique counts included.
-// Buckets older than this engine retains are dropped.
+// Buckets older than this engine retains are dropped, so a snapshot
+// restored some time after it was written loses only what aged out.
+//
+// A snapshot is outside input, and MergeSnapshot takes only what this
+// engine could have recorded itself: no bucket further ahead of its clock
+// than Config.MaxFuture, none older than its tier keeps at the time the
+// snapshot was written, and no counts that would take the engine past
+// MaxResponses (so no count can wrap around). What it allocates is bounded
+// by the configuration: reading stops as soon as the keys would exceed
+// Config.MaxKeys or the buckets read would not fit Config.MaxBytes beside
+// what the engine holds, and a key holds at most a ring of buckets per
+// tier. Merges run one at a time.
 //
 // Held responses (see Event.ResponseID) merge by version: when the engine
 // and the snapshot hold the same response, only the higher version's answer
@@ -195,10 +205,11 @@ func (b *bucket) appendHistogram(dst []byte) []byte {
 // The snapshot is read and checked completely, checksum included, before
 // anything changes: on any error the engine is exactly as it was. Errors
 // wrap ErrSnapshotCorrupt, ErrSnapshotVersion, ErrSnapshotIncompatible,
+// ErrSnapshotRefused (with ErrTooNew or ErrTooOld for a bucket's time),
 // ErrTooManyKeys (the snapshot's keys would exceed Config.MaxKeys),
-// ErrTooManyResponses (its new responses would exceed Config.MaxHeldResponses)
-// or ErrClosed, or are r's read errors. Memory grows only with the bytes
-// actually read, never with a length the input claims.
+// ErrTooManyResponses (its new responses would exceed Config.MaxHeldResponses),
+// ErrMemoryBudget or ErrClosed, or are r's read errors. Memory grows only
+// with the bytes actually read, never with a length the input claims.
 //
 // Queries running during the merge may see some keys merged and others
 // not yet.
@@ -206,6 +217,10 @@ func (e *Engine) MergeSnapshot(r io.Reader) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
+	// One merge at a time: each checks the engine's responses and memory
+	// before it adds to them.
+	e.merging.Lock()
+	defer e.merging.Unlock()
 	staged, responses, err := e.readSnapshot(r)
 	if err != nil {
 		return err
@@ -265,7 +280,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 			compatible = false
 		}
 	}
-	snapNow := sr.varint("time")
+	written := sr.varint("time")
 	if sr.err != nil {
 		return nil, nil, sr.err
 	}
@@ -278,11 +293,11 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 			ErrSnapshotIncompatible, precision, theirs, e.set.precision, ours)
 	}
 
-	// A key holds at most a ring of buckets per tier.
-	maxUnits := uint64(0)
-	for k := range e.layout.Tiers() {
-		maxUnits += uint64(e.layout.Tier(k).Retention/e.layout.Tier(k).Resolution) + 64
+	check, err := e.newMergeCheck(written)
+	if err != nil {
+		return nil, nil, err
 	}
+	maxUnits := uint64(e.layout.MaxUnits())           // a key holds at most a ring of buckets per tier
 	maxUniques := uint64(16 + 8 + 1<<e.set.precision) // the largest valid encoding, dense
 	var staged []stagedKey
 	seen := map[Key]bool{}
@@ -296,9 +311,6 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 		}
 		if tag != keyRecord {
 			return nil, nil, sr.corrupt("record tag %d", tag)
-		}
-		if len(staged) >= e.set.maxKeys {
-			return nil, nil, fmt.Errorf("%w: the snapshot has more than %d keys", ErrTooManyKeys, e.set.maxKeys)
 		}
 		k := Key{Segment: sr.label("segment"), Touchpoint: sr.label("touchpoint")}
 		if sr.err != nil {
@@ -314,6 +326,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 			return nil, nil, sr.corrupt("key %q × %q twice", k.Segment, k.Touchpoint)
 		}
 		seen[k] = true
+		if err := check.key(k); err != nil {
+			return nil, nil, err
+		}
 		sk := stagedKey{key: k}
 		n := sr.uvarint("unit count", maxUnits)
 		prev := timeline.Unit{Tier: -1}
@@ -326,11 +341,15 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 				return nil, nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision, uniques.Sorted) // as encoded: merges into sorted buckets stay linear
+			b := check.unit(k, u)
+			keep := b != nil
+			if !keep {
+				b = check.discard()
+			}
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {
-					b.hist.AddN(m, score, sr.uvarint("count", 1<<62))
+					b.hist.AddN(m, score, sr.uvarint("count", 1<<64-1)) // checked by check.add
 				}
 			}
 			enc := sr.bytes(int(sr.uvarint("sketch length", maxUniques)), "sketch")
@@ -342,6 +361,12 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 			}
 			if b.uniq.Precision() != e.set.precision {
 				return nil, nil, sr.corrupt("a sketch of precision %d", b.uniq.Precision())
+			}
+			if !keep {
+				continue
+			}
+			if err := check.add(k, b); err != nil {
+				return nil, nil, err
 			}
 			sk.units = append(sk.units, u)
 			sk.buckets = append(sk.buckets, b)
@@ -356,7 +381,7 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 	}
 	var responses []stagedResponse
 	if version >= 2 {
-		if responses = e.readResponses(sr, len(staged), snapNow); sr.err != nil {
+		if responses = e.readResponses(sr, len(staged), written); sr.err != nil {
 			return nil, nil, sr.err
 		}
 	}
@@ -374,6 +399,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 		return nil, nil, fmt.Errorf("%w: data after the checksum", ErrSnapshotCorrupt)
 	case err != io.EOF:
 		return nil, nil, err // the reader's own error
+	}
+	if check.refused != nil {
+		return nil, nil, check.refused
 	}
 	return staged, responses, nil
 }

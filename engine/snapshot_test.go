@@ -171,6 +171,7 @@ func TestSnapshotMergeAssociative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clock := window.NewManualClock(t0)
 		var snaps [3][]byte
+		now := t0
 		for i := range snaps {
 			clock.Set(t0)
 			e := newTestEngine(t, clock, 2)
@@ -179,17 +180,25 @@ func TestSnapshotMergeAssociative(t *testing.T) {
 				e.Record(te.ev)
 			}
 			snaps[i] = snapshot(t, e)
+			if clock.Now().After(now) {
+				now = clock.Now()
+			}
 			e.Close()
 		}
-		now := clock.Now()
+		clock.Set(now) // merge after every snapshot was written: none holds a future bucket
 		left, bc, right := newTestEngine(t, clock, 1), newTestEngine(t, clock, 1), newTestEngine(t, clock, 1)
-		for _, s := range snaps {
-			left.MergeSnapshot(bytes.NewReader(s))
+		merge := func(e *Engine, snap []byte) {
+			if err := e.MergeSnapshot(bytes.NewReader(snap)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		bc.MergeSnapshot(bytes.NewReader(snaps[1]))
-		bc.MergeSnapshot(bytes.NewReader(snaps[2]))
-		right.MergeSnapshot(bytes.NewReader(snaps[0]))
-		right.MergeSnapshot(bytes.NewReader(snapshot(t, bc)))
+		for _, s := range snaps {
+			merge(left, s)
+		}
+		merge(bc, snaps[1])
+		merge(bc, snaps[2])
+		merge(right, snaps[0])
+		merge(right, snapshot(t, bc))
 		sameAnswers(t, "A+(B+C)", answers(t, right, now), answers(t, left, now))
 	})
 }
@@ -322,8 +331,23 @@ func FuzzMergeSnapshot(f *testing.F) {
 		f.Add(data)
 	}
 	clock := window.NewManualClock(t0.Add(3 * time.Hour))
+	{ // crafted: a bucket 24 years ahead, counts beyond MaxResponses
+		e, _ := New(Config{Clock: clock})
+		now := clock.Now().UnixNano()
+		key := func(u craftUnit) func(int) (Key, []craftUnit) {
+			return func(int) (Key, []craftUnit) { return Key{"kept", "web"}, []craftUnit{u} }
+		}
+		for _, u := range []craftUnit{nps9(0, e.layout.Slot(0, clock.Now().AddDate(24, 0, 0).UnixNano()), 1), nps9(0, e.layout.Slot(0, now), 1<<62)} {
+			var buf bytes.Buffer
+			if err := craft(&buf, e, now, 1, key(u)); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(buf.Bytes())
+		}
+		e.Close()
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, CacheBytes: -1}) // no cache: fuzz faster
+		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, MaxBytes: 4 << 20, CacheBytes: -1}) // no cache: fuzz faster
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +357,8 @@ func FuzzMergeSnapshot(f *testing.F) {
 		before := snapshot(t, e)
 		if err := e.MergeSnapshot(bytes.NewReader(data)); err != nil {
 			if !errors.Is(err, ErrSnapshotCorrupt) && !errors.Is(err, ErrSnapshotVersion) &&
-				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrTooManyKeys) && !errors.Is(err, ErrTooManyResponses) {
+				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrSnapshotRefused) &&
+				!errors.Is(err, ErrTooManyKeys) && !errors.Is(err, ErrMemoryBudget) && !errors.Is(err, ErrTooManyResponses) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			if after := snapshot(t, e); !bytes.Equal(after, before) {

@@ -159,10 +159,12 @@
 // changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
 // keys the sidecar holds afterwards, or {"error": "..."} with 400 for a
 // body that is not a complete snapshot (truncated, damaged, something
-// else), 422 for a snapshot format version this sidecar cannot read, 409
-// for a valid snapshot that conflicts with this sidecar's configuration or
-// state (another -precision, or more keys together than -max-keys allows;
-// the same body may merge elsewhere), 413 for a body over -max-merge-bytes
+// else), 422 for a snapshot format version this sidecar cannot read or one
+// holding what it does not take (buckets beyond the clock's skew or older
+// than their tier keeps, counts past engine.MaxResponses), 409 for a valid
+// snapshot that conflicts with this sidecar's configuration or state
+// (another -precision, more keys together than -max-keys allows, or more
+// memory than its budget; the same body may merge elsewhere), 413 for a body over -max-merge-bytes
 // (1 GiB by default: a merge holds about its body in memory) and 415 for a
 // compressed one. Downloads count against -write-timeout, uploads against
 // -read-timeout.
