@@ -138,7 +138,7 @@ func stamp(t int64) string { return time.Unix(0, t).UTC().Format(time.RFC3339Nan
 // beside what the engine holds, so reading it never allocates past the
 // budget.
 func (c *mergeCheck) add(k Key, b *bucket) error {
-	n, ok := responses(b)
+	n, ok := bucketResponses(b)
 	if !ok || c.responses+n > MaxResponses {
 		c.refuse(fmt.Errorf("%w: merging segment %q × touchpoint %q would take the engine past %d responses (it holds %d)",
 			ErrSnapshotRefused, k.Segment, k.Touchpoint, uint64(MaxResponses), c.base))
@@ -150,9 +150,9 @@ func (c *mergeCheck) add(k Key, b *bucket) error {
 	return c.e.mem.fits(c.held, c.staged, fmt.Sprintf("the snapshot's %d new keys and the buckets read so far", c.newKeys))
 }
 
-// responses returns the responses b holds, and false if a count exceeds
+// bucketResponses returns the responses b holds, and false if a count exceeds
 // MaxResponses (so that adding up 23 counts cannot wrap).
-func responses(b *bucket) (uint64, bool) {
+func bucketResponses(b *bucket) (uint64, bool) {
 	var n uint64
 	for m := CSAT; m <= NPS; m++ {
 		lo, hi := m.Scale()

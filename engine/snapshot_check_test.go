@@ -66,6 +66,7 @@ func craft(w io.Writer, e *Engine, written int64, n int, key func(i int) (Key, [
 	}
 	b = append(b, endRecord)
 	b = binary.AppendUvarint(b, uint64(n))
+	b = binary.AppendUvarint(b, 0) // no held responses
 	if _, err := out.Write(b); err != nil {
 		return err
 	}

@@ -211,8 +211,10 @@ func smallSnapshot(t testing.TB) []byte {
 	for i, tp := range []string{"checkout", "web", "support"} {
 		clock.Set(t0.Add(time.Duration(i) * 90 * time.Minute))
 		for j := range 40 {
-			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now()})
+			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now(),
+				ResponseID: fmt.Sprint("r-", j%13), Version: uint64(j)}) // new responses, corrections
 		}
+		e.DeleteResponse(fmt.Sprint("r-", i))
 	}
 	return snapshot(t, e)
 }
@@ -252,7 +254,7 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}{
 		"empty":         {nil, ErrSnapshotCorrupt},
 		"not ours":      {[]byte("PK\x03\x04 not a snapshot at all"), ErrSnapshotCorrupt},
-		"version 2":     {append([]byte(snapshotMagic), 2), ErrSnapshotVersion},
+		"version 3":     {append([]byte(snapshotMagic), 3), ErrSnapshotVersion},
 		"trailing data": {append(bytes.Clone(good), 0), ErrSnapshotCorrupt},
 	} {
 		if err := target.MergeSnapshot(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
@@ -351,11 +353,12 @@ func FuzzMergeSnapshot(f *testing.F) {
 		}
 		defer e.Close()
 		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now()})
+		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now(), ResponseID: "r-3", Version: 20})
 		before := snapshot(t, e)
 		if err := e.MergeSnapshot(bytes.NewReader(data)); err != nil {
 			if !errors.Is(err, ErrSnapshotCorrupt) && !errors.Is(err, ErrSnapshotVersion) &&
 				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrSnapshotRefused) &&
-				!errors.Is(err, ErrTooManyKeys) && !errors.Is(err, ErrMemoryBudget) {
+				!errors.Is(err, ErrTooManyKeys) && !errors.Is(err, ErrMemoryBudget) && !errors.Is(err, ErrTooManyResponses) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			if after := snapshot(t, e); !bytes.Equal(after, before) {
@@ -405,6 +408,9 @@ func TestSeedCorpus(t *testing.T) {
 		e := newTestEngine(t, window.NewManualClock(t0.Add(3*time.Hour)), 1)
 		if err := e.MergeSnapshot(bytes.NewReader(data)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("%s: got %v, want %v", name, err, want)
+		}
+		if n := e.Stats().HeldResponses; n != 0 { // the seeds are of version 1, before responses
+			t.Errorf("%s: %d responses held, want 0", name, n)
 		}
 		e.Close()
 	}

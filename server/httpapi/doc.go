@@ -14,6 +14,8 @@
 //
 // POST /v1/events (one event, a JSON array or NDJSON), GET /v1/scores,
 // GET /v1/trend, GET /v1/keys, DELETE /v1/keys?segment=S&touchpoint=T,
+// DELETE /v1/responses/{id} (200 {"deleted": true}, or 404 when no such
+// response is held),
 // GET /v1/snapshot, and with Options.Merge POST /v1/merge; GET /healthz
 // and GET /readyz (503 after Drain, or while Options.Ready fails); with
 // Options.Metrics GET /metrics; with Options.Dashboard GET / and /static/.
@@ -31,7 +33,8 @@
 // which, and never invites a retry (5xx, 408, 429) once something was:
 //
 //   - 200: the body was read to its end and at least one event was
-//     recorded; the others are listed as rejected.
+//     recorded, corrected or acknowledged as a duplicate; the others are
+//     listed as rejected.
 //   - 422: the body was read to its end and every event was rejected;
 //     nothing was recorded.
 //   - 400: the body broke (not JSON, a syntax error in an array); the
@@ -40,12 +43,18 @@
 //     declared, nothing was read; otherwise the events before the limit
 //     were recorded and counted.
 //
+// Events with a "response_id" (and a "version", 0 when missing) are
+// counted once: the answer's "duplicates" counts those acknowledged but not
+// counted (a retry) and "updated" the corrections, beside "accepted" (new
+// responses and anonymous events). A client may therefore retry a whole
+// request whose events carry response ids: the totals do not change.
+//
 // # Concurrency and cost
 //
 // A Handler is safe for concurrent use. Decoding allocates only customer
 // IDs (segment and touchpoint names are interned); recording is the
 // engine's. A query costs what engine.Query costs; GET /v1/snapshot streams
 // while recording goes on. Handler.Collector exports the handler's own
-// counters (events accepted and rejected by reason, request latencies,
-// merges) to Prometheus.
+// counters (events accepted, duplicate, updated and rejected by reason,
+// responses deleted, request latencies, merges) to Prometheus.
 package httpapi

@@ -22,7 +22,10 @@ const batchSize = 256
 const maxListed = 1000
 
 // IngestResponse is the answer to POST /v1/events, whatever its status.
-// Accepted events were recorded. Rejected lists the first 1000 rejected
+// Accepted events were recorded: anonymous deliveries and new responses.
+// Updated events corrected a response held at a lower version (its old
+// answer was replaced). Duplicates were acknowledged and not counted: their
+// response is held at their version or a higher one (a retried request). Rejected lists the first 1000 rejected
 // events by index, ascending; RejectedCount counts all of them. Error is
 // set when the body could not be read to its end, or when nothing was
 // recorded: the events before a break were still decoded and recorded, and
@@ -30,9 +33,15 @@ const maxListed = 1000
 type IngestResponse struct {
 	Error         string      `json:"error,omitempty"`
 	Accepted      int         `json:"accepted"`
+	Duplicates    int         `json:"duplicates"`
+	Updated       int         `json:"updated"`
 	Rejected      []Rejection `json:"rejected"`
 	RejectedCount int         `json:"rejected_count"`
 }
+
+// acknowledged counts the events taken: recorded, corrections and
+// duplicates.
+func (r *IngestResponse) acknowledged() int { return r.Accepted + r.Updated + r.Duplicates }
 
 // Rejection is one event of a POST /v1/events that was not recorded: its
 // 0-based index in the body (NDJSON: among the non-blank lines) and why.
@@ -63,10 +72,11 @@ type ingest struct {
 	br       *bufio.Reader
 	raw      json.RawMessage
 	batch    []engine.Event
-	index    []int       // index[i] is the event index of batch[i]
-	pending  []Rejection // decoder rejections since the last flush
-	next     int         // index of the next event
-	closed   int         // rejections because the engine was closed
+	outcomes []engine.Outcome // of batch, when the engine records
+	index    []int            // index[i] is the event index of batch[i]
+	pending  []Rejection      // decoder rejections since the last flush
+	next     int              // index of the next event
+	closed   int              // rejections because the engine was closed
 	resp     IngestResponse
 }
 
@@ -146,12 +156,12 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
 	case err != nil:
 		s.writeEventsError(w, &in.resp, err)
-	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
+	case in.resp.acknowledged() == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
 		// Shutting down before anything was recorded: another replica
 		// or a later try may take the same body whole.
 		in.resp.Error = "shutting down; nothing was recorded"
 		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
-	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0:
+	case in.resp.acknowledged() == 0 && in.resp.RejectedCount > 0:
 		in.resp.Error = "every event was rejected; nothing was recorded"
 		writeJSON(w, http.StatusUnprocessableEntity, &in.resp)
 	default:
@@ -349,10 +359,12 @@ func (in *ingest) flush() {
 	var rejected []engine.Rejection
 	if len(in.batch) > 0 {
 		var err error
+		in.outcomes = in.outcomes[:0]
 		if in.s.recorder != nil {
 			err = in.s.recorder.RecordBatch(in.ctx, in.batch)
 		} else {
-			err = in.s.engine.RecordBatchAt(in.s.clock.Now(), in.batch)
+			in.outcomes = append(in.outcomes, make([]engine.Outcome, len(in.batch))...)
+			err = in.s.engine.RecordBatchResponsesAt(in.s.clock.Now(), in.batch, in.outcomes)
 		}
 		var be *engine.BatchError
 		switch {
@@ -368,8 +380,21 @@ func (in *ingest) flush() {
 			}
 		}
 		if in.lost == nil {
-			in.resp.Accepted += len(in.batch) - len(rejected)
-			in.s.accepted.Add(uint64(len(in.batch) - len(rejected)))
+			accepted := len(in.batch) - len(rejected)
+			for _, o := range in.outcomes { // a Recorder's replicas decide; it counts all as accepted
+				switch o {
+				case engine.Duplicate:
+					in.resp.Duplicates++
+					in.s.duplicates.Add(1)
+					accepted--
+				case engine.Updated:
+					in.resp.Updated++
+					in.s.updates.Add(1)
+					accepted--
+				}
+			}
+			in.resp.Accepted += accepted
+			in.s.accepted.Add(uint64(accepted))
 		}
 	}
 	pending := in.pending

@@ -118,6 +118,9 @@ type Handler struct {
 	accepted  atomic.Uint64 // events recorded, since New
 	merges    atomic.Uint64 // snapshots merged, since New
 	deletes   atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	// Since New: events acknowledged as duplicates, corrections applied, and
+	// responses deleted by DELETE /v1/responses/{id}.
+	duplicates, updates, respDeletes atomic.Uint64
 }
 
 // New returns the HTTP API over e. The error, if any, is about o.
@@ -169,6 +172,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
 	if h.recorder == nil {
 		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))
 	}
 	route("GET /v1/snapshot", auth(h.atSequence(http.HandlerFunc(h.handleSnapshot))))
 	if o.Merge && h.recorder == nil {
@@ -212,7 +216,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
-		hd.ServeHTTP(w, r)
+		h.mux.ServeHTTP(w, r) // not hd: the mux's own ServeHTTP sets the path values ({id})
 		return
 	}
 	// The mux's own answer (404, 405 with Allow, or a redirect to a
@@ -263,7 +267,9 @@ func (h *Handler) Drain() { h.draining.Store(true) }
 // each change, so a snapshot written after reading a count holds at least
 // the changes it counts; package snapfile uses it to skip writes that
 // would hold nothing new.
-func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() + h.deletes.Load() }
+func (h *Handler) Changes() uint64 {
+	return h.accepted.Load() + h.updates.Load() + h.merges.Load() + h.deletes.Load() + h.respDeletes.Load()
+}
 
 // Health is the answer of GET /healthz and GET /readyz.
 type Health struct {
