@@ -75,6 +75,8 @@ func (e *Engine) Now() time.Time { return e.set.clock.Now() }
 // an existing key, at a time whose bucket is open, takes one uncontended
 // lock and does not allocate.
 func (e *Engine) Record(ev Event) error {
+	// RecordResponse's body, repeated: calling it costs another frame and
+	// copy of ev, measured +24% at one key (BenchmarkRecord).
 	w := e.writers.Get().(*writer)
 	hasTime := !ev.Time.IsZero()
 	var t int64
