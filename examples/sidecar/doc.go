@@ -5,7 +5,9 @@
 //
 //	go run ./examples/sidecar                 # 127.0.0.1:8080, in memory
 //	go run ./examples/sidecar -help           # every flag
+//	go build -o cxscore-sidecar ./examples/sidecar   # the binary, for production
 //
+// It logs the address it listens on and the dashboard's URL at start.
 // The engine lives in memory. With -snapshot FILE it is also kept in a
 // file, and a restart starts where the last snapshot left off (see
 // Snapshots and replicas).
@@ -32,11 +34,15 @@
 // escapes of lone surrogates (\ud800) included, is rejected rather than
 // repaired into U+FFFD.
 //
-// The answer is 200 {"accepted": N, "rejected": [{"index": I, "error": "..."}],
+// The answer is {"accepted": N, "rejected": [{"index": I, "error": "..."}],
 // "rejected_count": R}: valid events are recorded even when others in the
 // same request are not, and each rejected one is named by its 0-based
 // index in the body (NDJSON: among the non-blank lines) with the reason.
 // The first 1000 rejections are listed; rejected_count counts them all.
+// Its status is 200 when the body was read to its end and something was
+// recorded, 422 when every event was rejected (nothing recorded), and 400
+// or 413 as below, with the counts of what was recorded before; never a
+// status that invites a retry (5xx, 408, 429) once something was recorded.
 //
 // Bodies are never held whole: they are decoded as they arrive and recorded
 // 256 events at a time, so a request's memory is one batch. The body limit
@@ -67,8 +73,13 @@
 // GET /v1/trend?segment=S&touchpoint=T&window=24h&step=1h answers
 // {"segment","touchpoint","window","step","points":[...]} with one such
 // result per step, oldest first. GET /v1/keys lists the segments, the
-// touchpoints and the pairs seen. Unknown or repeated query parameters, and
-// windows the engine cannot answer, are 400 with the reason.
+// touchpoints and the pairs seen. DELETE /v1/keys?segment=S&touchpoint=T
+// forgets a key and everything recorded for it (touchpoint left out: every
+// key of the segment) and answers 200 {"deleted": N}, or 404 when nothing
+// matched. Unknown or repeated query parameters, and windows the engine
+// cannot answer, are 400 with the reason. A path the sidecar does not serve
+// is 404 and a method a path does not take 405, both in JSON like every
+// other error.
 //
 // # Dashboard
 //
@@ -94,16 +105,22 @@
 // per window of -metrics-windows (5m,1h,24h by default), the gauges
 // cxscore_responses{metric}, cxscore_unique_customers, cxscore_csat_score,
 // cxscore_ces_score, cxscore_nps_score and their *_margin_of_error (absent
-// when there is no score), computed at scrape time; the engine's size
-// (cxscore_keys, cxscore_buckets); the sidecar's own counters
+// when there is no score), computed at scrape time; the engine's Stats
+// (cxscore_keys, cxscore_buckets, cxscore_overflowed, cxscore_bytes); the
+// sidecar's own counters
 // cxscore_sidecar_events_accepted_total and
 // cxscore_sidecar_events_rejected_total{reason} (reason is one of
 // bad_json, invalid_field, too_large, unknown_metric, score_out_of_range,
 // invalid_segment, invalid_touchpoint, too_old, too_new, too_many_keys,
 // closed, other); the histogram
 // cxscore_sidecar_http_request_duration_seconds{handler,method,code}; and
-// the Go runtime and process collectors. Roll-ups are not exported: sum()
-// would count them twice; ask /v1/scores.
+// the Go runtime and process collectors. With -metrics-rollups (on by
+// default) the score gauges also cover every segment over all its
+// touchpoints (touchpoint="*"), every touchpoint over all segments
+// (segment="*") and everything, computed by the engine as /v1/scores
+// answers them: unique customers do not add up, so sum() over per-key
+// series would overcount. Select per-key series with
+// touchpoint!="*",segment!="*" before aggregating them.
 //
 // # Snapshots and replicas
 //
@@ -146,10 +163,12 @@
 // changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
 // keys the sidecar holds afterwards, or {"error": "..."} with 400 for a
 // body that is not a complete snapshot (truncated, damaged, something
-// else), 422 for a snapshot format version this sidecar cannot read, 409
-// for a valid snapshot that conflicts with this sidecar's configuration or
-// state (another -precision, or more keys together than -max-keys allows;
-// the same body may merge elsewhere), 413 for a body over -max-merge-bytes
+// else), 422 for a snapshot format version this sidecar cannot read or one
+// holding what it does not take (buckets beyond the clock's skew or older
+// than their tier keeps, counts past engine.MaxResponses), 409 for a valid
+// snapshot that conflicts with this sidecar's configuration or state
+// (another -precision, more keys together than -max-keys allows, or more
+// memory than its budget; the same body may merge elsewhere), 413 for a body over -max-merge-bytes
 // (1 GiB by default: a merge holds about its body in memory) and 415 for a
 // compressed one. Downloads count against -write-timeout, uploads against
 // -read-timeout.
@@ -167,6 +186,37 @@
 // sidecar started for the round without -snapshot, or engine.New and
 // MergeSnapshot in a program of its own) and answers from the previous
 // round's until all replicas are in. Replicas must share -precision.
+//
+// # Several sidecars on one stream (-nats)
+//
+// With -nats the sidecar records through a NATS JetStream stream (package
+// github.com/cxscore/cxscore/replica) instead of into its engine alone:
+// every sidecar of the stream publishes the events it is given and applies
+// the whole stream, so all of them answer alike, and none loses what was
+// acknowledged when it dies. -nats takes the servers' nats:// URLs, or
+// embedded to run a JetStream server inside the sidecar, with its files
+// under -nats-dir (acknowledged means on disk, nothing else to run; with
+// -nats-cluster, -nats-cluster-listen and -nats-routes it is one node of a
+// cluster). -nats-stream names the stream (CXSCORE), created with
+// -nats-replicas copies if missing (1; 3 survives the loss of a node).
+//
+//   - POST /v1/events answers once JetStream has stored the accepted events
+//     and this sidecar's engine has applied them: a read from the same
+//     sidecar sees them. If JetStream does not acknowledge in time the
+//     answer is 503 and says from which event on the outcome is unknown:
+//     a retry is safe for events with a response_id and may count others
+//     twice.
+//   - Every /v1/ answer carries Cxscore-Applied-Sequence, the stream
+//     position the engine had applied; a query with Cxscore-Min-Sequence: N
+//     waits (up to 10 s, then 503) until the engine has applied N, so a
+//     client that wrote through one sidecar reads its write from another.
+//   - /readyz is 503 until the sidecar has applied the stream as it was at
+//     its start, so a load balancer sends no queries to a replica still
+//     catching up.
+//   - Checkpoints of the engine go to the stream's Object Store bucket, and
+//     a restart loads the newest and replays the rest of the stream.
+//     -snapshot, -merge and DELETE /v1/keys, which would change one sidecar
+//     alone, are not available.
 //
 // # Security and operation
 //
@@ -193,14 +243,17 @@
 // The server has read, write, header and idle timeouts, logs with log/slog
 // to stderr (the first line gives the address it listens on), and on SIGINT
 // or SIGTERM stops accepting connections, answers 503 on /readyz, lets
-// in-flight requests finish (up to -shutdown-timeout) and exits 0. A second
-// signal kills it.
+// in-flight requests finish (up to -shutdown-timeout), writes its final
+// snapshot and exits 0. A second signal kills it. Under go run, a SIGTERM
+// sent to the go command alone (a process manager's stop) would orphan the
+// sidecar; it notices that its parent went away and shuts down the same
+// way (gorun.go).
 //
 // # Cost
 //
 // Decoding takes one pass to validate each event's JSON and one to walk it,
 // and allocates only the customer ID (segment and touchpoint names are
-// interned); recording is the engine's, a few tens of nanoseconds per
-// event. BenchmarkIngestNDJSON measures the whole path through a real
+// interned); recording is the engine's, about a hundred nanoseconds per
+// event (bench/). BenchmarkIngestNDJSON measures the whole path through a real
 // listener.
 package main

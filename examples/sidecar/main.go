@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/replica"
 	"github.com/cxscore/cxscore/server/httpapi"
 	"github.com/cxscore/cxscore/server/metrics"
 	"github.com/cxscore/cxscore/server/snapfile"
@@ -69,6 +70,7 @@ type config struct {
 	snapshotPath    string
 	snapshotEvery   time.Duration
 	maxMergeBytes   int64
+	nats            natsConfig
 }
 
 var errUsage = errors.New("usage")
@@ -96,6 +98,9 @@ loopback Host names are answered (-allowed-hosts to add some).
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish first.
 With -snapshot FILE the state survives restarts: FILE is loaded at start and
 replaced every -snapshot-every and at shutdown.
+With -nats URLS (or -nats embedded) events are recorded through a NATS
+JetStream stream that several sidecars share, and every one of them answers
+for all of them.
 The dashboard is at / (its URL is logged at start).
 
 Flags:
@@ -133,6 +138,15 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
 	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "pause between the end of one -snapshot write and the start of the next; a crash loses at most\nthis much plus one write's time (cxscore_sidecar_snapshot_last_duration_seconds)")
 	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
+	natsURLs := fs.String("nats", "", "record through a NATS JetStream stream shared with other sidecars: comma-separated nats:// `URLs`\nof its servers, or embedded to run a JetStream server in this process (see -nats-dir)")
+	fs.StringVar(&c.nats.stream, "nats-stream", "CXSCORE", "`name` of the JetStream stream of events (created if missing)")
+	fs.IntVar(&c.nats.replicas, "nats-replicas", 1, "copies JetStream keeps of the stream when this sidecar creates it: 1 for a single server,\n3 to survive the loss of any node of a cluster")
+	fs.StringVar(&c.nats.name, "nats-name", "", "`name` of this replica (and of its embedded server); default the host name")
+	fs.StringVar(&c.nats.dir, "nats-dir", "cxscore-jetstream", "`folder` of the embedded JetStream server's files")
+	fs.StringVar(&c.nats.listen, "nats-listen", "127.0.0.1:4222", "`host:port` the embedded NATS server listens on for clients")
+	fs.StringVar(&c.nats.cluster, "nats-cluster", "", "`name` of the JetStream cluster the embedded server joins (needs -nats-name); empty: a single server")
+	fs.StringVar(&c.nats.clusterListen, "nats-cluster-listen", "127.0.0.1:6222", "`host:port` the embedded server listens on for the cluster's routes")
+	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -183,6 +197,18 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.merge && c.token == "" && c.adminToken == "" {
 		return bad("-merge needs a token (-token, -admin-token, CXSCORE_TOKEN or CXSCORE_ADMIN_TOKEN): a merge can change every score")
+	}
+	c.nats.urls, c.nats.routes = splitList(*natsURLs), splitList(*natsRoutes)
+	if err := c.nats.check(set); err != nil {
+		return bad("%v", err)
+	}
+	if len(c.nats.urls) > 0 || c.nats.embedded {
+		if c.merge {
+			return bad("-merge cannot be used with -nats: a merge would change this replica alone")
+		}
+		if c.snapshotPath != "" {
+			return bad("-snapshot cannot be used with -nats yet: the stream and its checkpoints keep the state")
+		}
 	}
 	var err error
 	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
@@ -240,7 +266,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		collector,
 	)
 	var keeper *snapfile.Keeper // nil without -snapshot
+	var rep *replica.Replica    // nil without -nats
+	if len(c.nats.urls) > 0 || c.nats.embedded {
+		var stopNATS func()
+		if rep, stopNATS, err = openNATS(ctx, c.nats, e, logger); err != nil {
+			return err
+		}
+		defer stopNATS() // before e.Close, deferred above
+	}
 	ready := func() error {
+		if rep != nil {
+			if err := natsReady(rep); err != nil {
+				return err
+			}
+		}
 		if keeper == nil {
 			return nil
 		}
@@ -253,6 +292,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer ln.Close()
+	var recorder httpapi.Recorder // nil: the engine records
+	if rep != nil {
+		recorder = rep
+	}
 	h, err := httpapi.New(e, httpapi.Options{
 		Token:         c.token,
 		AdminToken:    c.adminToken,
@@ -269,8 +312,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Metrics: promhttp.HandlerFor(metrics.Shared(registry), promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		}),
-		Ready:  ready,
-		Logger: logger,
+		Ready:    ready,
+		Logger:   logger,
+		Recorder: recorder,
 	})
 	if err != nil {
 		return err

@@ -93,6 +93,14 @@ func TestParseFlags(t *testing.T) {
 		{"-addr", "flag needs an argument"},
 		{"-port 80", "flag provided but not defined: -port"},
 		{"serve", `unexpected argument "serve"`},
+		{"-nats-stream S", "-nats-stream needs -nats"},
+		{"-nats http://localhost:4222", `-nats "http://localhost:4222": want embedded, or comma-separated nats:// URLs`},
+		{"-nats nats://h:4222 -nats-dir d", "-nats-dir is for -nats embedded"},
+		{"-nats embedded -nats-replicas 0", "-nats-replicas 0, want 1-5"},
+		{"-nats embedded -nats-listen 4222", `-nats-listen "4222"`},
+		{"-nats embedded -nats-cluster c", "-nats-cluster needs -nats-name"},
+		{"-nats embedded -nats-routes nats-route://h:6222", "-nats-routes need -nats-cluster"},
+		{"-nats embedded -merge -token t", "-merge cannot be used with -nats"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.args, func(t *testing.T) {

@@ -21,9 +21,13 @@ func TestScraperThatDoesNotRead(t *testing.T) {
 	}
 	const keys = 3000
 	sc := startSidecar(t, buildSidecar(t), "-addr", "127.0.0.1:0", "-max-keys", fmt.Sprint(keys), "-write-timeout", "3s", "-read-timeout", "1s")
+	// engine.DefaultMinResponses (10) per key: below it /metrics leaves the
+	// scores and margins out, and the exposition would be much smaller.
 	var body strings.Builder
-	for k := range keys {
-		fmt.Fprintf(&body, `{"segment":"seg-%d","touchpoint":"tp-%d","metric":"nps","score":9}`+"\n", k%100, k/100)
+	for range 10 {
+		for k := range keys {
+			fmt.Fprintf(&body, `{"segment":"seg-%d","touchpoint":"tp-%d","metric":"nps","score":9}`+"\n", k%100, k/100)
+		}
 	}
 	res, err := http.Post(sc.url+"/v1/events", ndjson, strings.NewReader(body.String()))
 	if err != nil {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,10 @@ const batchSize = 256
 const maxListed = 1000
 
 // IngestResponse is the answer to POST /v1/events, whatever its status.
-// Accepted events were recorded. Rejected lists the first 1000 rejected
+// Accepted events were recorded: anonymous deliveries and new responses.
+// Updated events corrected a response held at a lower version (its old
+// answer was replaced). Duplicates were acknowledged and not counted: their
+// response is held at their version or a higher one (a retried request). Rejected lists the first 1000 rejected
 // events by index, ascending; RejectedCount counts all of them. Error is
 // set when the body could not be read to its end, or when nothing was
 // recorded: the events before a break were still decoded and recorded, and
@@ -30,9 +34,15 @@ const maxListed = 1000
 type IngestResponse struct {
 	Error         string      `json:"error,omitempty"`
 	Accepted      int         `json:"accepted"`
+	Duplicates    int         `json:"duplicates"`
+	Updated       int         `json:"updated"`
 	Rejected      []Rejection `json:"rejected"`
 	RejectedCount int         `json:"rejected_count"`
 }
+
+// acknowledged counts the events taken: recorded, corrections and
+// duplicates.
+func (r *IngestResponse) acknowledged() int { return r.Accepted + r.Updated + r.Duplicates }
 
 // Rejection is one event of a POST /v1/events that was not recorded: its
 // 0-based index in the body (NDJSON: among the non-blank lines) and why.
@@ -55,21 +65,25 @@ const bodyForms = "an event object, a JSON array of them, or NDJSON (one object 
 // read and records them batchSize at a time. Servers pool them; the zero
 // value is ready to use.
 type ingest struct {
-	s       *Handler
-	dec     eventDecoder
-	br      *bufio.Reader
-	raw     json.RawMessage
-	batch   []engine.Event
-	index   []int       // index[i] is the event index of batch[i]
-	pending []Rejection // decoder rejections since the last flush
-	next    int         // index of the next event
-	closed  int         // rejections because the engine was closed
-	off     int64       // bytes of the body consumed (JSON forms)
-	resp    IngestResponse
+	s        *Handler
+	ctx      context.Context
+	lost     error // set when the Recorder could not tell what it recorded
+	lostFrom int   // the index of the first event of that batch
+	dec      eventDecoder
+	br       *bufio.Reader
+	raw      json.RawMessage
+	batch    []engine.Event
+	outcomes []engine.Outcome // of batch, when the engine records
+	index    []int            // index[i] is the event index of batch[i]
+	pending  []Rejection      // decoder rejections since the last flush
+	next     int              // index of the next event
+	closed   int              // rejections because the engine was closed
+	off      int64            // bytes of the body consumed (JSON forms)
+	resp     IngestResponse
 }
 
-func (in *ingest) reset(s *Handler, body io.Reader) {
-	in.s = s
+func (in *ingest) reset(ctx context.Context, s *Handler, body io.Reader) {
+	in.s, in.ctx, in.lost = s, ctx, nil
 	if in.br == nil {
 		in.br = bufio.NewReaderSize(body, s.maxEvent)
 	} else {
@@ -88,7 +102,7 @@ func (in *ingest) reset(s *Handler, body io.Reader) {
 // release drops the references to the request's data, so a pooled ingest
 // holds no customer IDs or bodies.
 func (in *ingest) release() {
-	in.s = nil
+	in.s, in.ctx = nil, nil
 	in.br.Reset(nil)
 	clear(in.batch)
 	in.batch = in.batch[:0]
@@ -120,7 +134,7 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	in := s.ingests.Get().(*ingest)
 	defer s.ingests.Put(in)
-	in.reset(s, http.MaxBytesReader(w, r.Body, s.maxBody))
+	in.reset(r.Context(), s, http.MaxBytesReader(w, r.Body, s.maxBody))
 	defer in.release()
 
 	var err error
@@ -129,16 +143,27 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = in.readJSON()
 	}
-	in.flush()
+	if in.lost == nil {
+		in.flush()
+	}
+	s.setApplied(w) // after the Recorder returned: it covers what was recorded
 	switch {
+	case in.lost != nil:
+		// The Recorder may or may not have recorded a batch. A retry of the
+		// request is safe for events with a response id and may count the
+		// others twice: say so, with the counts that are known.
+		in.resp.Error = fmt.Sprintf("events from index %d on may or may not have been recorded (%v); "+
+			"the accepted ones before them were; retrying counts events without a response id twice",
+			in.lostFrom, in.lost)
+		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
 	case err != nil:
 		s.writeEventsError(w, &in.resp, err)
-	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
+	case in.resp.acknowledged() == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
 		// Shutting down before anything was recorded: another replica
 		// or a later try may take the same body whole.
 		in.resp.Error = "shutting down; nothing was recorded"
 		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
-	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0:
+	case in.resp.acknowledged() == 0 && in.resp.RejectedCount > 0:
 		in.resp.Error = "every event was rejected; nothing was recorded"
 		writeJSON(w, http.StatusUnprocessableEntity, &in.resp)
 	default:
@@ -428,6 +453,9 @@ func (in *ingest) firstByte() (byte, error) {
 
 // add decodes the next event from raw and queues it for recording.
 func (in *ingest) add(raw []byte) {
+	if in.lost != nil {
+		return // after an unknown outcome, record nothing more of this body
+	}
 	var ev engine.Event
 	if err := in.dec.decode(raw, &ev); err != nil {
 		in.rejectNext(err)
@@ -455,18 +483,44 @@ func (in *ingest) rejectNext(err error) {
 func (in *ingest) flush() {
 	var rejected []engine.Rejection
 	if len(in.batch) > 0 {
-		err := in.s.engine.RecordBatchAt(in.s.clock.Now(), in.batch)
+		var err error
+		in.outcomes = in.outcomes[:0]
+		if in.s.recorder != nil {
+			err = in.s.recorder.RecordBatch(in.ctx, in.batch)
+		} else {
+			in.outcomes = append(in.outcomes, make([]engine.Outcome, len(in.batch))...)
+			err = in.s.engine.RecordBatchResponsesAt(in.s.clock.Now(), in.batch, in.outcomes)
+		}
 		var be *engine.BatchError
 		switch {
 		case errors.As(err, &be):
 			rejected = be.Rejected
+		case err != nil && in.s.recorder != nil:
+			// Neither recorded nor rejected: handleEvents says so.
+			in.lost, in.lostFrom = err, in.index[0]
+			in.s.log.Warn("events of unknown outcome", "events", len(in.batch), "err", err)
 		case err != nil: // RecordBatchAt returns only BatchErrors; be safe anyway
 			for i := range in.batch {
 				rejected = append(rejected, engine.Rejection{Index: i, Err: err})
 			}
 		}
-		in.resp.Accepted += len(in.batch) - len(rejected)
-		in.s.accepted.Add(uint64(len(in.batch) - len(rejected)))
+		if in.lost == nil {
+			accepted := len(in.batch) - len(rejected)
+			for _, o := range in.outcomes { // a Recorder's replicas decide; it counts all as accepted
+				switch o {
+				case engine.Duplicate:
+					in.resp.Duplicates++
+					in.s.duplicates.Add(1)
+					accepted--
+				case engine.Updated:
+					in.resp.Updated++
+					in.s.updates.Add(1)
+					accepted--
+				}
+			}
+			in.resp.Accepted += accepted
+			in.s.accepted.Add(uint64(accepted))
+		}
 	}
 	pending := in.pending
 	for len(pending) > 0 || len(rejected) > 0 {

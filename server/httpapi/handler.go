@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +73,23 @@ type Options struct {
 	// Logger receives the handler's logs; at level debug, one line per
 	// request. Zero: slog.Default().
 	Logger *slog.Logger
+	// Recorder, if set, records the events of POST /v1/events in place of
+	// the engine, for example a replica (package
+	// github.com/cxscore/cxscore/replica) that stores them in a replicated
+	// log and applies the log to the engine. Queries still read the engine.
+	// Since DELETE /v1/keys and POST /v1/merge would change this engine
+	// alone, they are not served with a Recorder. Zero: the engine records.
+	Recorder Recorder
+}
+
+// A Recorder records events for POST /v1/events. RecordBatch has the
+// contract of engine.Engine.RecordBatchAt: it records the valid events and
+// returns nil or an *engine.BatchError listing the rejected ones, which
+// changed nothing; and it returns only once a query of the engine sees
+// what it recorded. Any other error means it cannot tell which events were
+// recorded: the request is answered 503 with what is known.
+type Recorder interface {
+	RecordBatch(ctx context.Context, events []engine.Event) error
 }
 
 // DefaultMaxBodyBytes is the default limit on the body of POST /v1/events,
@@ -93,26 +111,31 @@ const DefaultMaxMergeBytes = 1 << 30
 // "/" or at "/v1/" of a caller's http.ServeMux. It is safe for concurrent
 // use.
 type Handler struct {
-	engine   *engine.Engine
-	clock    window.Clock
-	log      *slog.Logger
-	maxBody  int64
-	maxEvent int
-	maxMerge int64
-	ready    func() error
-	guard    *guard
-	metrics  *requestMetrics
-	mux      *http.ServeMux
-	ingests  sync.Pool // *ingest
-	draining atomic.Bool
-	accepted atomic.Uint64 // events recorded, since New
-	merges   atomic.Uint64 // snapshots merged, since New
-	deletes  atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	engine    *engine.Engine
+	clock     window.Clock
+	log       *slog.Logger
+	maxBody   int64
+	maxEvent  int
+	maxMerge  int64
+	ready     func() error
+	guard     *guard
+	recorder  Recorder  // nil: the engine records
+	sequencer Sequencer // the recorder, if it is one
+	metrics   *requestMetrics
+	mux       *http.ServeMux
+	ingests   sync.Pool // *ingest
+	draining  atomic.Bool
+	accepted  atomic.Uint64 // events recorded, since New
+	merges    atomic.Uint64 // snapshots merged, since New
+	deletes   atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	// Since New: events acknowledged as duplicates, corrections applied, and
+	// responses deleted by DELETE /v1/responses/{id}.
+	duplicates, updates, respDeletes atomic.Uint64
 }
 
 // New returns the HTTP API over e. The error, if any, is about o.
 func New(e *engine.Engine, o Options) (*Handler, error) {
-	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready}
+	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready, recorder: o.Recorder}
 	if h.clock == nil {
 		h.clock = window.SystemClock{}
 	}
@@ -151,6 +174,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	if h.guard, err = newGuard(o.CheckHost, o.AllowedHosts); err != nil {
 		return nil, err
 	}
+	h.sequencer, _ = h.recorder.(Sequencer)
 	h.ingests.New = func() any { return new(ingest) }
 	h.metrics = newRequestMetrics(h)
 
@@ -161,12 +185,15 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 		h.mux.Handle(pattern, h.metrics.instrument(path, hd))
 	}
 	route("POST /v1/events", auth(http.HandlerFunc(h.handleEvents)))
-	route("GET /v1/scores", auth(http.HandlerFunc(h.handleScores)))
-	route("GET /v1/trend", auth(http.HandlerFunc(h.handleTrend)))
-	route("GET /v1/keys", auth(http.HandlerFunc(h.handleKeys)))
-	route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
-	route("GET /v1/snapshot", auth(http.HandlerFunc(h.handleSnapshot)))
-	if o.Merge {
+	route("GET /v1/scores", auth(h.atSequence(http.HandlerFunc(h.handleScores))))
+	route("GET /v1/trend", auth(h.atSequence(http.HandlerFunc(h.handleTrend))))
+	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
+	if h.recorder == nil {
+		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))
+	}
+	route("GET /v1/snapshot", auth(h.atSequence(http.HandlerFunc(h.handleSnapshot))))
+	if o.Merge && h.recorder == nil {
 		admin := auth
 		if o.AdminToken != "" {
 			admin = requireToken(o.AdminToken)
@@ -207,7 +234,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
-		hd.ServeHTTP(w, r)
+		h.mux.ServeHTTP(w, r) // not hd: the mux's own ServeHTTP sets the path values ({id})
 		return
 	}
 	// The mux's own answer (404, 405 with Allow, or a redirect to a
@@ -258,7 +285,9 @@ func (h *Handler) Drain() { h.draining.Store(true) }
 // each change, so a snapshot written after reading a count holds at least
 // the changes it counts; package snapfile uses it to skip writes that
 // would hold nothing new.
-func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() + h.deletes.Load() }
+func (h *Handler) Changes() uint64 {
+	return h.accepted.Load() + h.updates.Load() + h.merges.Load() + h.deletes.Load() + h.respDeletes.Load()
+}
 
 // Health is the answer of GET /healthz and GET /readyz.
 type Health struct {

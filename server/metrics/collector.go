@@ -71,7 +71,9 @@ type Options struct {
 //	cxscore_csat_score, cxscore_ces_score, cxscore_nps_score
 //	cxscore_csat_margin_of_error, cxscore_ces_margin_of_error, cxscore_nps_margin_of_error
 //
-// (a score or margin is absent when there is nothing to compute it from),
+// (a score or margin is absent when the window holds fewer responses of
+// its metric than the engine's Config.MinResponses, so that an alert never
+// fires on two answers),
 // and one gauge per field of engine.Stats: cxscore_keys, cxscore_buckets,
 // and any field added later, named cxscore_ and the field in snake case.
 //
@@ -148,15 +150,14 @@ func New(e *engine.Engine, o Options) (*Collector, error) {
 	c.responses = desc("cxscore_responses", "Survey responses in the window, by metric (csat, ces, nps).",
 		"segment", "touchpoint", "window", "metric")
 	c.uniques = desc("cxscore_unique_customers", uniquesHelp, labels...)
-	c.csat = desc("cxscore_csat_score", "CSAT: percentage of responses scoring 4 or 5, 0-100. "+
-		"Absent when the window has no CSAT responses.", labels...)
-	c.ces = desc("cxscore_ces_score", "CES: mean score, 1-7. Absent when the window has no CES responses.", labels...)
+	few := fmt.Sprintf(" Absent below %d responses in the window.", e.MinResponses())
+	c.csat = desc("cxscore_csat_score", "CSAT: percentage of responses scoring 4 or 5, 0-100."+few, labels...)
+	c.ces = desc("cxscore_ces_score", "CES: mean score, 1-7 (higher is easier)."+few, labels...)
 	c.nps = desc("cxscore_nps_score", "NPS: percentage of promoters (9-10) minus percentage of detractors (0-6), "+
-		"-100 to 100. Absent when the window has no NPS responses.", labels...)
-	c.csatMargin = desc("cxscore_csat_margin_of_error", "Half-width of the 95% Wilson interval of cxscore_csat_score, in its units.", labels...)
-	c.cesMargin = desc("cxscore_ces_margin_of_error", "95% margin of error of cxscore_ces_score, 1.96 s/sqrt(n); "+
-		"absent with fewer than 2 responses.", labels...)
-	c.npsMargin = desc("cxscore_nps_margin_of_error", "95% adjusted-Wald margin of error of cxscore_nps_score, in NPS points.", labels...)
+		"-100 to 100."+few, labels...)
+	c.csatMargin = desc("cxscore_csat_margin_of_error", "Half-width of the 95% Wilson interval of cxscore_csat_score, in its units."+few, labels...)
+	c.cesMargin = desc("cxscore_ces_margin_of_error", "Half-width of the 95% t interval of cxscore_ces_score, in its units."+few, labels...)
+	c.npsMargin = desc("cxscore_nps_margin_of_error", "Half-width of the 95% adjusted-Wald interval of cxscore_nps_score, in NPS points."+few, labels...)
 	st := reflect.TypeFor[engine.Stats]()
 	for i := range st.NumField() {
 		f := st.Field(i)
@@ -291,17 +292,17 @@ func (c *Collector) compute() []prometheus.Metric {
 			response(&nps, r.NPS.Responses(), k, w.Text, "nps")
 			gauge(c.uniques, float64(r.UniqueCustomers), l...)
 			v, ok := r.CSAT.Score()
-			optional(c.csat, v, ok, l...)
+			optional(c.csat, v, ok && r.Enough.CSAT, l...)
 			v, ok = r.CSAT.MarginOfError()
-			optional(c.csatMargin, v, ok, l...)
+			optional(c.csatMargin, v, ok && r.Enough.CSAT, l...)
 			v, ok = r.CES.Score()
-			optional(c.ces, v, ok, l...)
+			optional(c.ces, v, ok && r.Enough.CES, l...)
 			v, ok = r.CES.MarginOfError()
-			optional(c.cesMargin, v, ok, l...)
+			optional(c.cesMargin, v, ok && r.Enough.CES, l...)
 			v, ok = r.NPS.Score()
-			optional(c.nps, v, ok, l...)
+			optional(c.nps, v, ok && r.Enough.NPS, l...)
 			v, ok = r.NPS.MarginOfError()
-			optional(c.npsMargin, v, ok, l...)
+			optional(c.npsMargin, v, ok && r.Enough.NPS, l...)
 		}
 	}
 	ms = append(append(append(ms, ces...), csat...), nps...)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"reflect"
@@ -15,9 +18,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"pgregory.net/rapid"
 
 	"github.com/cxscore/cxscore/engine"
@@ -53,9 +58,10 @@ func record(t testing.TB, e *engine.Engine, evs ...engine.Event) {
 	}
 }
 
-// fixtureEngine holds one key of each metric, as the sidecar's tests did.
+// fixtureEngine holds one key of each metric, as the sidecar's tests did,
+// in an engine that scores from one response on.
 func fixtureEngine(t *testing.T) (*engine.Engine, *window.ManualClock) {
-	e, clock := newEngine(t, engine.Config{})
+	e, clock := newEngine(t, engine.Config{MinResponses: 1})
 	record(t, e,
 		engine.Event{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 10, Time: t0.Add(-10 * time.Minute)},
 		engine.Event{CustomerID: "c-2", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 3, Time: t0.Add(-10 * time.Minute)},
@@ -65,6 +71,28 @@ func fixtureEngine(t *testing.T) (*engine.Engine, *window.ManualClock) {
 	return e, clock
 }
 
+// TestCollectorMinResponses: with the default minimum of 10, nine answers
+// give a responses gauge but no score or margin; the tenth brings both.
+func TestCollectorMinResponses(t *testing.T) {
+	e, clock := newEngine(t, engine.Config{})
+	c, err := New(e, Options{Clock: clock, Windows: []Window{{"1h", time.Hour}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if n := testutil.CollectAndCount(c, "cxscore_nps_score", "cxscore_nps_margin_of_error"); n != 0 && i < 10 {
+			t.Fatalf("%d answers: got %d score and margin series, want 0", i, n)
+		}
+		record(t, e, engine.Event{Segment: "s", Touchpoint: "t", Metric: engine.NPS, Score: 9, Time: t0})
+	}
+	if n := testutil.CollectAndCount(c, "cxscore_nps_score", "cxscore_nps_margin_of_error"); n != 2 {
+		t.Fatalf("10 answers: got %d score and margin series, want 2", n)
+	}
+	if n := testutil.CollectAndCount(c, "cxscore_responses"); n != 3 {
+		t.Fatalf("got %d responses series, want 3", n)
+	}
+}
+
 func TestCollectorValues(t *testing.T) {
 	e, clock := fixtureEngine(t)
 	c, err := New(e, Options{Clock: clock})
@@ -72,11 +100,11 @@ func TestCollectorValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `
-# HELP cxscore_nps_score NPS: percentage of promoters (9-10) minus percentage of detractors (0-6), -100 to 100. Absent when the window has no NPS responses.
+# HELP cxscore_nps_score NPS: percentage of promoters (9-10) minus percentage of detractors (0-6), -100 to 100. Absent below 1 responses in the window.
 # TYPE cxscore_nps_score gauge
 cxscore_nps_score{segment="enterprise",touchpoint="checkout",window="1h"} 0
 cxscore_nps_score{segment="enterprise",touchpoint="checkout",window="24h"} 0
-# HELP cxscore_ces_score CES: mean score, 1-7. Absent when the window has no CES responses.
+# HELP cxscore_ces_score CES: mean score, 1-7 (higher is easier). Absent below 1 responses in the window.
 # TYPE cxscore_ces_score gauge
 cxscore_ces_score{segment="smb",touchpoint="app",window="24h"} 6
 # HELP cxscore_unique_customers Distinct customers who answered in the window (exact up to 2^precision/8 customers, a HyperLogLog estimate beyond).
@@ -211,7 +239,7 @@ func sampleName(name string, m *dto.Metric) string {
 // that roll-ups cover exactly the segments and touchpoints recorded.
 func TestRollupsMatchQuery(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		e, clock := newEngine(t, engine.Config{})
+		e, clock := newEngine(t, engine.Config{MinResponses: rapid.IntRange(0, 12).Draw(rt, "min responses")})
 		segs := []string{"enterprise", "smb", "consumer"}
 		tps := []string{"web", "app", "checkout"}
 		metrics := []engine.Metric{engine.CSAT, engine.CES, engine.NPS}
@@ -238,71 +266,83 @@ func TestRollupsMatchQuery(t *testing.T) {
 		if err != nil {
 			rt.Fatal(err)
 		}
-		got := gather(t, c)
-		keys := e.Keys(nil)
-		seenSeg, seenTp := map[string]bool{}, map[string]bool{}
-		for _, k := range keys {
-			seenSeg[k.Segment], seenTp[k.Touchpoint] = true, true
-		}
-		var sels [][2]string
-		for _, k := range keys {
-			sels = append(sels, [2]string{k.Segment, k.Touchpoint})
-		}
-		for s := range seenSeg {
-			sels = append(sels, [2]string{s, "*"})
-		}
-		for tp := range seenTp {
-			sels = append(sels, [2]string{"*", tp})
-		}
-		sels = append(sels, [2]string{"*", "*"})
-		series := 0
-		for _, w := range windows {
-			for _, sel := range sels {
-				var r engine.Result
-				if err := e.QueryAt(t0, engine.Query{Segment: sel[0], Touchpoint: sel[1], Window: w.Duration}, &r); err != nil {
-					rt.Fatal(err)
-				}
-				labels := fmt.Sprintf("segment=%q,touchpoint=%q,window=%q", sel[0], sel[1], w.Text)
-				check := func(name string, want float64, ok bool) {
-					v, has := got[name+"{"+labels+"}"]
-					if has != ok || ok && !(v == want || math.Abs(v-want) < 1e-9) {
-						rt.Errorf("%s{%s}: got %v (present %t), want %v (present %t)", name, labels, v, has, want, ok)
-					}
-					if has {
-						series++
-					}
-				}
-				check("cxscore_unique_customers", float64(r.UniqueCustomers), true)
-				v, ok := r.NPS.Score()
-				check("cxscore_nps_score", v, ok)
-				v, ok = r.CSAT.Score()
-				check("cxscore_csat_score", v, ok)
-				v, ok = r.CES.Score()
-				check("cxscore_ces_score", v, ok)
-				v, ok = r.NPS.MarginOfError()
-				check("cxscore_nps_margin_of_error", v, ok)
-				for _, m := range []struct {
-					name string
-					n    uint64
-				}{{"csat", r.CSAT.Responses()}, {"ces", r.CES.Responses()}, {"nps", r.NPS.Responses()}} {
-					if v := got[fmt.Sprintf("cxscore_responses{metric=%q,%s}", m.name, labels)]; v != float64(m.n) {
-						rt.Errorf("cxscore_responses{metric=%q,%s}: got %v, want %d", m.name, labels, v, m.n)
-					}
-				}
-			}
-		}
-		// No series beyond those: the roll-ups are exactly the recorded
-		// segments and touchpoints.
-		total := 0
-		for name := range got {
-			if strings.HasPrefix(name, "cxscore_unique_customers{") {
-				total++
-			}
-		}
-		if want := len(windows) * len(sels); total != want {
-			rt.Errorf("got %d unique-customer series, want %d", total, want)
-		}
+		matchQuery(rt, e, windows, gather(t, c))
 	})
+}
+
+// matchQuery checks a scrape (sample name to value, as gather returns it)
+// against engine.QueryAt(t0) of every key, every roll-up of the recorded
+// segments and touchpoints and every window, and that it holds no other
+// unique-customer series.
+func matchQuery(t interface {
+	Helper()
+	Errorf(string, ...any)
+	Fatal(...any)
+}, e *engine.Engine, windows []Window, got map[string]float64) {
+	t.Helper()
+	keys := e.Keys(nil)
+	seenSeg, seenTp := map[string]bool{}, map[string]bool{}
+	for _, k := range keys {
+		seenSeg[k.Segment], seenTp[k.Touchpoint] = true, true
+	}
+	var sels [][2]string
+	for _, k := range keys {
+		sels = append(sels, [2]string{k.Segment, k.Touchpoint})
+	}
+	for s := range seenSeg {
+		sels = append(sels, [2]string{s, "*"})
+	}
+	for tp := range seenTp {
+		sels = append(sels, [2]string{"*", tp})
+	}
+	sels = append(sels, [2]string{"*", "*"})
+	for _, w := range windows {
+		for _, sel := range sels {
+			var r engine.Result
+			if err := e.QueryAt(t0, engine.Query{Segment: sel[0], Touchpoint: sel[1], Window: w.Duration}, &r); err != nil {
+				t.Fatal(err)
+			}
+			labels := fmt.Sprintf("segment=%q,touchpoint=%q,window=%q", sel[0], sel[1], w.Text)
+			check := func(name string, want float64, ok bool) {
+				v, has := got[name+"{"+labels+"}"]
+				if has != ok || ok && !(v == want || math.Abs(v-want) < 1e-9) {
+					t.Errorf("%s{%s}: got %v (present %t), want %v (present %t)", name, labels, v, has, want, ok)
+				}
+			}
+			check("cxscore_unique_customers", float64(r.UniqueCustomers), true)
+			// Below the minimum, scores and margins are left out.
+			enough := func(n uint64) bool { return n >= uint64(e.MinResponses()) }
+			v, ok := r.NPS.Score()
+			check("cxscore_nps_score", v, ok && enough(r.NPS.Responses()))
+			v, ok = r.CSAT.Score()
+			check("cxscore_csat_score", v, ok && enough(r.CSAT.Responses()))
+			v, ok = r.CES.Score()
+			check("cxscore_ces_score", v, ok && enough(r.CES.Responses()))
+			v, ok = r.NPS.MarginOfError()
+			check("cxscore_nps_margin_of_error", v, ok && enough(r.NPS.Responses()))
+			v, ok = r.CES.MarginOfError()
+			check("cxscore_ces_margin_of_error", v, ok && enough(r.CES.Responses()))
+			for _, m := range []struct {
+				name string
+				n    uint64
+			}{{"csat", r.CSAT.Responses()}, {"ces", r.CES.Responses()}, {"nps", r.NPS.Responses()}} {
+				if v := got[fmt.Sprintf("cxscore_responses{metric=%q,%s}", m.name, labels)]; v != float64(m.n) {
+					t.Errorf("cxscore_responses{metric=%q,%s}: got %v, want %d", m.name, labels, v, m.n)
+				}
+			}
+		}
+	}
+	// No series beyond those: the roll-ups are exactly the recorded
+	// segments and touchpoints.
+	total := 0
+	for name := range got {
+		if strings.HasPrefix(name, "cxscore_unique_customers{") {
+			total++
+		}
+	}
+	if want := len(windows) * len(sels); total != want {
+		t.Errorf("got %d unique-customer series, want %d", total, want)
+	}
 }
 
 // TestCollectorLint checks the exposition with client_golang's linter, the
@@ -322,41 +362,81 @@ func TestCollectorLint(t *testing.T) {
 	}
 }
 
-// TestPromtool runs promtool check metrics over a scrape with roll-ups, if
-// promtool is installed (or named by $PROMTOOL):
-//
-//	go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+// TestPromtool scrapes the collector over HTTP, as Prometheus does, runs
+// promtool check metrics over the exposition and checks its series, roll-ups
+// included, against Query. promtool is looked up in $PROMTOOL, then in PATH
+// (Debian: apt-get install prometheus; or go install
+// github.com/prometheus/prometheus/cmd/promtool@latest). Without it the
+// test skips, except under CI=true, where it fails: CI installs it.
 func TestPromtool(t *testing.T) {
 	promtool := os.Getenv("PROMTOOL")
 	if promtool == "" {
 		var err error
 		if promtool, err = exec.LookPath("promtool"); err != nil {
-			t.Skip("promtool not installed; TestCollectorLint applies the same rules")
+			if os.Getenv("CI") == "true" {
+				t.Fatal("promtool is not installed, and CI=true requires it (apt-get install prometheus)")
+			}
+			t.Skip("promtool is not installed (apt-get install prometheus); TestCollectorLint applies the same rules")
 		}
 	}
-	e, clock := fixtureEngine(t)
+	e, clock := newEngine(t, engine.Config{})
+	for i, ev := range []engine.Event{
+		{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 10},
+		{CustomerID: "c-2", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 3},
+		{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "web", Metric: engine.CSAT, Score: 5},
+		{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "web", Metric: engine.NPS, Score: 9},
+		{CustomerID: "c-3", Segment: "smb", Touchpoint: "checkout", Metric: engine.CES, Score: 6},
+		{CustomerID: "c-3", Segment: "smb", Touchpoint: "checkout", Metric: engine.NPS, Score: 7},
+		{Segment: "smb", Touchpoint: "app", Metric: engine.CES, Score: 2},
+		{CustomerID: "c-4", Segment: "smb", Touchpoint: "app", Metric: engine.CES, Score: 7},
+	} {
+		ev.Time = t0.Add(-time.Duration(i) * 40 * time.Minute) // some in 5m, 1h and 24h only
+		record(t, e, ev)
+	}
 	c, err := New(e, Options{Clock: clock, Rollups: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
-	mfs, err := reg.Gather()
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}))
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var text bytes.Buffer
-	enc := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
+	req.Header.Set("Accept", "text/plain") // the text format promtool reads
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = &text
+	cmd.Stdin = bytes.NewReader(body)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
 	}
+
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[sampleName(name, m)] = m.GetGauge().GetValue()
+		}
+	}
+	if len(got) == 0 {
+		t.Fatal("the scrape holds no series")
+	}
+	matchQuery(t, e, DefaultWindows, got)
 }
