@@ -13,9 +13,10 @@ import (
 	"github.com/cxscore/cxscore/engine"
 )
 
-// maxEventBytes is the largest JSON text of one event. An event is a few
-// short strings and a number; anything this big is a mistake or an attack.
-const maxEventBytes = 64 << 10
+// DefaultMaxEventBytes is the default limit on the JSON text of one event
+// (Options.MaxEventBytes). An event is a few short strings and a number;
+// anything this big is a mistake or an attack.
+const DefaultMaxEventBytes = 64 << 10
 
 // Sentinels for events the sidecar rejects before they reach the engine. The
 // engine's own sentinels (engine.ErrScoreOutOfRange, ...) classify the rest;

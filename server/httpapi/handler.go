@@ -32,6 +32,11 @@ type Options struct {
 	// MaxBodyBytes bounds the body of POST /v1/events; a larger one is
 	// answered 413. Zero: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxEventBytes bounds the JSON text of one event (an NDJSON line, an
+	// array element): a larger one is rejected (too_large) without being
+	// held, and the events after it are read as usual. It is also what a
+	// request holds of its body at most. Zero: DefaultMaxEventBytes.
+	MaxEventBytes int64
 	// MaxMergeBytes bounds the body of POST /v1/merge; a larger one is
 	// answered 413. Zero: DefaultMaxMergeBytes.
 	MaxMergeBytes int64
@@ -92,6 +97,10 @@ type Recorder interface {
 // the limit bounds the work of one request rather than its memory.
 const DefaultMaxBodyBytes = 16 << 20
 
+// maxMaxEventBytes bounds Options.MaxEventBytes: every request may hold
+// that much.
+const maxMaxEventBytes = 16 << 20
+
 // DefaultMaxMergeBytes is the default limit on the body of POST /v1/merge.
 // The engine checks a snapshot whole before it merges anything, so a
 // merge holds about as much memory as its body: the limit bounds that.
@@ -106,6 +115,7 @@ type Handler struct {
 	clock     window.Clock
 	log       *slog.Logger
 	maxBody   int64
+	maxEvent  int
 	maxMerge  int64
 	ready     func() error
 	guard     *guard
@@ -137,6 +147,14 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	}
 	if h.maxBody < 0 {
 		return nil, fmt.Errorf("max body bytes %d, want > 0", h.maxBody)
+	}
+	switch n := o.MaxEventBytes; {
+	case n == 0:
+		h.maxEvent = DefaultMaxEventBytes
+	case n < 64 || n > maxMaxEventBytes:
+		return nil, fmt.Errorf("max event bytes %d, want 64 to %d", n, maxMaxEventBytes)
+	default:
+		h.maxEvent = int(n)
 	}
 	if h.maxMerge == 0 {
 		h.maxMerge = DefaultMaxMergeBytes
