@@ -74,6 +74,15 @@
 //   - BenchmarkMemory: heap per key (B/key, from runtime.ReadMemStats after
 //     runtime.GC) with every tier full after 35 days of traffic, for a quiet
 //     key (20 customers an hour) and a busy one (500 an hour).
+//   - BenchmarkRecordResponse: BenchmarkRecord for cxscore with response
+//     ids (RecordResponseAt): "anonymous" (none), "new" (a fresh id per
+//     event), "duplicate" (held ids redelivered at their version) and
+//     "correction" (at a higher version: the old answer leaves its
+//     buckets). Ids are 12 characters, sliced from one string so that the
+//     benchmark allocates none itself.
+//   - BenchmarkHeldResponses: a million held responses: heap bytes per held
+//     response, and the snapshot bytes they add (per response and in all),
+//     against the same events without ids.
 //
 // The tests check what the comparison rests on: that the naive baseline
 // answers the same counts as the engine, and that the workload has the

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -27,6 +28,7 @@ type model struct {
 	tiers   []window.Tier
 	future  time.Duration
 	maxKeys int
+	minResp uint64 // Config.MinResponses, default filled in
 	events  []modelEvent
 	keys    map[Key]bool
 }
@@ -101,6 +103,10 @@ func (m *model) check(t *rapid.T, what string, seg, tp string, from, to int64, r
 	if r.CSAT != h.CSAT() || r.CES != h.CES() || r.NPS != h.NPS() {
 		t.Fatalf("%s: counts\n got %v %v %v\nwant %v %v %v", what, r.CSAT, r.CES, r.NPS, h.CSAT(), h.CES(), h.NPS())
 	}
+	enough := Enough{h.CSAT().Responses() >= m.minResp, h.CES().Responses() >= m.minResp, h.NPS().Responses() >= m.minResp}
+	if r.Enough != enough {
+		t.Fatalf("%s: enough %+v, want %+v (minimum %d)", what, r.Enough, enough, m.minResp)
+	}
 	// Customer ids are drawn from a pool without fingerprint collisions, so
 	// up to the exact limit (512) the count is exact; beyond it, within 3 standard
 	// errors at precision 12.
@@ -149,7 +155,8 @@ func TestEngineMatchesModel(t *testing.T) {
 
 func runModel(t *rapid.T, tiers []window.Tier) {
 	clock := window.NewManualClock(t0.Add(time.Duration(rapid.Int64Range(0, int64(48*time.Hour)).Draw(t, "start"))))
-	cfg := Config{Tiers: tiers, MaxKeys: 10, Clock: clock, Lanes: rapid.IntRange(1, 4).Draw(t, "lanes")}
+	cfg := Config{Tiers: tiers, MaxKeys: 10, Clock: clock, Lanes: rapid.IntRange(1, 4).Draw(t, "lanes"),
+		MinResponses: rapid.IntRange(0, 3).Draw(t, "min responses")}
 	if rapid.Bool().Draw(t, "no cache") {
 		cfg.CacheBytes = -1
 	}
@@ -159,7 +166,7 @@ func runModel(t *rapid.T, tiers []window.Tier) {
 	}
 	defer e.Close()
 	set, _ := cfg.settings()
-	m := &model{maxKeys: 10, future: set.layout.Future(), keys: map[Key]bool{}}
+	m := &model{maxKeys: 10, minResp: uint64(cmp.Or(cfg.MinResponses, DefaultMinResponses)), future: set.layout.Future(), keys: map[Key]bool{}}
 	for k := range set.layout.Tiers() {
 		m.tiers = append(m.tiers, set.layout.Tier(k))
 	}
@@ -330,6 +337,7 @@ func TestRecordErrors(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, c := range []Config{
 		{MaxKeys: -1},
+		{MinResponses: -1},
 		{Precision: 7},
 		{Lanes: 65},
 		{Tiers: []window.Tier{{Resolution: time.Hour, Retention: time.Minute}}},

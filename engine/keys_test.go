@@ -122,7 +122,7 @@ func TestKeysComeAndGo(t *testing.T) {
 		}
 		defer e.Close()
 		set, _ := cfg.settings()
-		m := &keysModel{model: &model{maxKeys: cfg.MaxKeys, future: set.layout.Future(), keys: map[Key]bool{}}, overflow: cfg.Overflow}
+		m := &keysModel{model: &model{maxKeys: cfg.MaxKeys, minResp: DefaultMinResponses, future: set.layout.Future(), keys: map[Key]bool{}}, overflow: cfg.Overflow}
 		for k := range set.layout.Tiers() {
 			m.tiers = append(m.tiers, set.layout.Tier(k))
 		}

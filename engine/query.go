@@ -30,7 +30,16 @@ type Result struct {
 	CSAT            sketch.CSATSummary
 	CES             sketch.CESSummary
 	NPS             sketch.NPSSummary
+	// Enough says, per metric, whether the result holds at least
+	// Config.MinResponses responses of it.
+	Enough Enough
 }
+
+// Enough says, per metric, whether a result holds at least
+// Config.MinResponses responses of it. A score below the minimum exists
+// (Score's ok is true from one response on) but rests on too little data to
+// act on: show it greyed, do not alert on it, do not compare it.
+type Enough struct{ CSAT, CES, NPS bool }
 
 // Responses returns the number of responses of all three metrics.
 func (r *Result) Responses() uint64 {
@@ -112,7 +121,7 @@ func (e *Engine) TrendAt(now time.Time, q Query, step time.Duration, dst []Resul
 	return dst, nil
 }
 
-func (r *Result) fill(sel selector, from, to int64, hist *sketch.Histogram, uniques uint64) {
+func (r *Result) fill(sel selector, from, to int64, hist *sketch.Histogram, uniques, minResp uint64) {
 	*r = Result{
 		Segment:         sel.segment,
 		Touchpoint:      sel.touchpoint,
@@ -123,6 +132,7 @@ func (r *Result) fill(sel selector, from, to int64, hist *sketch.Histogram, uniq
 		CES:             hist.CES(),
 		NPS:             hist.NPS(),
 	}
+	r.Enough = Enough{CSAT: r.CSAT.Responses() >= minResp, CES: r.CES.Responses() >= minResp, NPS: r.NPS.Responses() >= minResp}
 }
 
 // result fills r with every event of the selection with a time in
@@ -135,7 +145,7 @@ func (e *Engine) result(sel selector, now, from, to int64, acc *bucket, r *Resul
 	e.versions.seal(open) // before any version or bucket is read
 	if to <= open {
 		en := e.sealed(sel, from, to)
-		r.fill(sel, from, to, &en.b.hist, en.estimate())
+		r.fill(sel, from, to, &en.b.hist, en.estimate(), e.set.minResp)
 		return
 	}
 	acc.Reset()
@@ -144,7 +154,7 @@ func (e *Engine) result(sel selector, now, from, to int64, acc *bucket, r *Resul
 	}
 	lo, hi := e.layout.Slot(0, max(from, open)), e.layout.Slot(0, to-1)+1
 	e.each(sel, func(s *series) { s.data.CollectFine(lo, hi, acc) })
-	r.fill(sel, from, to, &acc.hist, acc.uniq.Estimate())
+	r.fill(sel, from, to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
 }
 
 // sealed returns the merged events of the selection in [from, to), all of

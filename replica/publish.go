@@ -40,11 +40,24 @@ const ackTimeout = 2 * time.Second
 // retried only when it certainly was not stored (no stream leader
 // answered); retrying it after ErrNotAcknowledged may count it twice.
 func (r *Replica) Publish(ctx context.Context, events []engine.Event) (lastSeq uint64, err error) {
-	if r.closed.Load() {
-		return 0, ErrClosed
+	msgs, rejected, err := r.prepare(events)
+	if err != nil {
+		return 0, err
 	}
-	msgs := make([]message, len(events))
-	var rejected []engine.Rejection
+	if rejected != nil {
+		return 0, &engine.BatchError{Rejected: rejected}
+	}
+	return r.publish(ctx, msgs)
+}
+
+// prepare turns events into messages, stamping those without a time with
+// the engine's clock, and checks each: rejected lists the invalid ones, in
+// index order.
+func (r *Replica) prepare(events []engine.Event) (msgs []message, rejected []engine.Rejection, err error) {
+	if r.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	msgs = make([]message, len(events))
 	now := r.eng.Now()
 	for i, ev := range events {
 		msgs[i] = fromEngine(ev)
@@ -55,10 +68,7 @@ func (r *Replica) Publish(ctx context.Context, events []engine.Event) (lastSeq u
 			rejected = append(rejected, engine.Rejection{Index: i, Err: err})
 		}
 	}
-	if rejected != nil {
-		return 0, &engine.BatchError{Rejected: rejected}
-	}
-	return r.publish(ctx, msgs)
+	return msgs, rejected, nil
 }
 
 func (r *Replica) check(m *message) error {
@@ -68,7 +78,7 @@ func (r *Replica) check(m *message) error {
 	if n := len(m.Event.CustomerID); n > MaxIDBytes {
 		return fmt.Errorf("%w: customer id of %d bytes, want at most %d", ErrIDTooLong, n, MaxIDBytes)
 	}
-	if n := len(m.ResponseID); n > MaxIDBytes {
+	if n := len(m.Event.ResponseID); n > MaxIDBytes {
 		return fmt.Errorf("%w: response id of %d bytes, want at most %d", ErrIDTooLong, n, MaxIDBytes)
 	}
 	return nil
@@ -81,7 +91,7 @@ func (r *Replica) check(m *message) error {
 func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 	size := 0
 	for i := range msgs {
-		size += 32 + len(msgs[i].Event.Segment) + len(msgs[i].Event.Touchpoint) + len(msgs[i].Event.CustomerID) + len(msgs[i].ResponseID)
+		size += 32 + len(msgs[i].Event.Segment) + len(msgs[i].Event.Touchpoint) + len(msgs[i].Event.CustomerID) + len(msgs[i].Event.ResponseID)
 	}
 	buf := make([]byte, 0, size) // one allocation for every message's data
 	data := make([][]byte, len(msgs))
@@ -186,4 +196,43 @@ func (r *Replica) publishRound(ctx context.Context, todo []int, subjects, ids []
 // notStored reports whether a publish certainly did not reach the stream.
 func notStored(err error) bool {
 	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
+
+// RecordBatch records events through the stream, with the contract of
+// engine.Engine.RecordBatchAt so that it can stand in for the engine where a
+// service records (package httpapi's Recorder, for one): the valid events
+// are published, the invalid ones are returned in an *engine.BatchError
+// and change nothing, and it returns once this replica's engine holds every
+// event it published, so that a read from this replica that follows sees
+// them. Any other error wraps ErrNotAcknowledged, ErrClosed or ctx's error:
+// the events may or may not be in the stream (see Publish).
+func (r *Replica) RecordBatch(ctx context.Context, events []engine.Event) error {
+	msgs, rejected, err := r.prepare(events)
+	if err != nil {
+		return err
+	}
+	if rejected != nil {
+		valid, next := msgs[:0], 0
+		for i := range msgs {
+			if next < len(rejected) && rejected[next].Index == i {
+				next++
+				continue
+			}
+			valid = append(valid, msgs[i])
+		}
+		msgs = valid
+	}
+	if len(msgs) > 0 {
+		seq, err := r.publish(ctx, msgs)
+		if err != nil {
+			return err
+		}
+		if err := r.WaitApplied(ctx, seq); err != nil {
+			return err
+		}
+	}
+	if rejected != nil {
+		return &engine.BatchError{Rejected: rejected}
+	}
+	return nil
 }

@@ -27,6 +27,18 @@
 // of 0 when every answer agrees). Intervals assume independent answers: a
 // customer who answers five times narrows them more than five customers
 // would; count one answer per customer per period where that matters.
+//
+// # Comparisons
+//
+// Each summary's Compare tests it against another group (another period,
+// or everything else) and returns a Comparison: the observed difference,
+// its 95% interval and a two-sided p-value, as MeasuringU publishes the
+// tests: adjusted Wald for the NPS, Agresti-Caffo's interval with the N − 1
+// two-proportion test for CSAT, Welch's t for CES. The vectors in
+// testdata/compare.json come from scipy and statsmodels
+// (testdata/compare.py) and are matched to 1e-9. Whether a group holds
+// enough answers to be worth comparing is the caller's decision (the
+// engine's Config.MinResponses).
 
 // # Unique customers
 //

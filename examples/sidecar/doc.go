@@ -14,9 +14,10 @@
 //
 // # Events
 //
-// POST /v1/events takes one event object, a JSON array of them, or NDJSON
-// (Content-Type: application/x-ndjson or application/ndjson, one object per
-// line):
+// POST /v1/events takes one event object or a JSON array of them
+// (Content-Type: application/json), or NDJSON (Content-Type:
+// application/x-ndjson or application/ndjson, one object per line); any
+// other Content-Type, or none, is 415:
 //
 //	{"customer_id":"c-42","segment":"enterprise","touchpoint":"checkout",
 //	 "metric":"nps","score":9,"time":"2026-11-24T10:15:00Z"}
@@ -24,12 +25,14 @@
 // metric is csat (score 1-5), ces (1-7) or nps (0-10); score is an integer
 // (9.0 is read as 9, 9.5 is rejected). time is RFC 3339 and optional: an
 // event without one is stamped when it is recorded, within milliseconds of
-// its arrival. customer_id is optional: without it the answer is
+// its arrival; an explicit one is checked as given, so that
+// 0001-01-01T00:00:00Z is too old rather than now. customer_id is optional: without it the answer is
 // anonymous, counted in scores but not in unique customers. segment and
 // touchpoint are required, at most 128 bytes, and not "*". Unknown fields
 // are rejected rather than ignored: a misspelt "customerId" would
-// otherwise make every answer silently anonymous. Text that is not UTF-8 is
-// rejected rather than repaired.
+// otherwise make every answer silently anonymous. Text that is not UTF-8,
+// escapes of lone surrogates (\ud800) included, is rejected rather than
+// repaired into U+FFFD.
 //
 // The answer is {"accepted": N, "rejected": [{"index": I, "error": "..."}],
 // "rejected_count": R}: valid events are recorded even when others in the
@@ -52,7 +55,8 @@
 // of objects a syntax error ends the reading (nothing after it can be
 // trusted to line up), and the answer is 400 with the error and the counts
 // of the events before it, which were recorded. A line or array element
-// over 64 KiB is one rejected event (too_large).
+// over -max-event-bytes (64 KiB) is one rejected event (too_large), read
+// past without being held: a request holds at most one event's text.
 //
 // # Scores
 //
@@ -130,35 +134,41 @@
 // goes to a temporary file in the same folder, which is synced and renamed
 // over FILE, and then the folder is synced: a crash at any moment leaves the
 // previous snapshot or the new one, whole, and loses at most the events of
-// the last period. A crash in the middle of a write leaves its temporary
+// the last period plus the time of one write (the period counts from the
+// end of the previous write). A crash in the middle of a write leaves its temporary
 // file (FILE.tmp-*), which the next start removes, so give every sidecar a
 // FILE of its own. The file is readable by its owner only: it holds every
 // score and segment name. Each write is logged ("snapshot written", with
 // its size and duration), a failed one at level ERROR, after which the
-// previous file stays and the next period tries again. /metrics adds
+// previous file stays, /readyz answers 503 with the reason until a write
+// succeeds, and every period tries again. A FILE that is not a regular
+// file (a folder, a FIFO) stops the start at once. /metrics adds
 // cxscore_sidecar_snapshot_writes_total, cxscore_sidecar_snapshot_failures_total,
 // cxscore_sidecar_snapshot_last_success_timestamp_seconds (alert when it
 // falls behind), cxscore_sidecar_snapshot_last_duration_seconds,
 // cxscore_sidecar_snapshot_last_bytes and cxscore_sidecar_merges_total.
 //
 // GET /v1/snapshot streams the engine's state in the same format while
-// recording goes on, consistent key by key. With -merge (which requires a
-// token), POST /v1/merge adds the snapshot in its body to the engine:
-// counts add up, unique customers are unioned, buckets line up by time;
-// without it the route is 404. Both need the token, like every /v1/
-// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these):
+// recording goes on, consistent key by key. POST /v1/merge adds the
+// snapshot in its body to the engine: counts add up, unique customers are
+// unioned, buckets line up by time. Both need the token, like every /v1/
+// endpoint (add -H "Authorization: Bearer $CXSCORE_TOKEN" to these);
+// merge is off unless -merge is given, and then needs -admin-token if set,
+// or else -token (the sidecar refuses -merge with neither):
 //
 //	curl -s localhost:8080/v1/snapshot -o cxscore.snap
-//	curl -s --data-binary @cxscore.snap localhost:8080/v1/merge
+//	curl -s --data-binary @cxscore.snap -H "Authorization: Bearer $CXSCORE_ADMIN_TOKEN" localhost:8080/v1/merge
 //
 // A snapshot is checked whole before anything changes, so a refused merge
 // changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
 // keys the sidecar holds afterwards, or {"error": "..."} with 400 for a
 // body that is not a complete snapshot (truncated, damaged, something
-// else), 422 for a snapshot format version this sidecar cannot read, 409
-// for a valid snapshot that conflicts with this sidecar's configuration or
-// state (another -precision, or more keys together than -max-keys allows;
-// the same body may merge elsewhere), 413 for a body over -max-merge-bytes
+// else), 422 for a snapshot format version this sidecar cannot read or one
+// holding what it does not take (buckets beyond the clock's skew or older
+// than their tier keeps, counts past engine.MaxResponses), 409 for a valid
+// snapshot that conflicts with this sidecar's configuration or state
+// (another -precision, more keys together than -max-keys allows, or more
+// memory than its budget; the same body may merge elsewhere), 413 for a body over -max-merge-bytes
 // (1 GiB by default: a merge holds about its body in memory) and 415 for a
 // compressed one. Downloads count against -write-timeout, uploads against
 // -read-timeout.
@@ -177,9 +187,51 @@
 // MergeSnapshot in a program of its own) and answers from the previous
 // round's until all replicas are in. Replicas must share -precision.
 //
+// # Several sidecars on one stream (-nats)
+//
+// With -nats the sidecar records through a NATS JetStream stream (package
+// github.com/cxscore/cxscore/replica) instead of into its engine alone:
+// every sidecar of the stream publishes the events it is given and applies
+// the whole stream, so all of them answer alike, and none loses what was
+// acknowledged when it dies. -nats takes the servers' nats:// URLs, or
+// embedded to run a JetStream server inside the sidecar, with its files
+// under -nats-dir (acknowledged means on disk, nothing else to run; with
+// -nats-cluster, -nats-cluster-listen and -nats-routes it is one node of a
+// cluster). -nats-stream names the stream (CXSCORE), created with
+// -nats-replicas copies if missing (1; 3 survives the loss of a node).
+//
+//   - POST /v1/events answers once JetStream has stored the accepted events
+//     and this sidecar's engine has applied them: a read from the same
+//     sidecar sees them. If JetStream does not acknowledge in time the
+//     answer is 503 and says from which event on the outcome is unknown:
+//     a retry is safe for events with a response_id and may count others
+//     twice.
+//   - Every /v1/ answer carries Cxscore-Applied-Sequence, the stream
+//     position the engine had applied; a query with Cxscore-Min-Sequence: N
+//     waits (up to 10 s, then 503) until the engine has applied N, so a
+//     client that wrote through one sidecar reads its write from another.
+//   - /readyz is 503 until the sidecar has applied the stream as it was at
+//     its start, so a load balancer sends no queries to a replica still
+//     catching up.
+//   - Checkpoints of the engine go to the stream's Object Store bucket, and
+//     a restart loads the newest and replays the rest of the stream.
+//     -snapshot, -merge and DELETE /v1/keys, which would change one sidecar
+//     alone, are not available.
+//
 // # Security and operation
 //
-// The sidecar binds loopback by default. With a token (-token, or better
+// The sidecar binds loopback by default. Without a token every program on
+// the machine can read and write every score (merges stay off); use a
+// token for anything beyond a laptop. Web pages open in a browser on the
+// machine cannot act on it either way: requests that change anything are
+// refused 403 when the browser marks them cross-origin (Sec-Fetch-Site,
+// or an Origin that is not the Host; Go's http.CrossOriginProtection),
+// POST /v1/events takes only JSON and NDJSON media types, which a page
+// cannot send without the browser asking the sidecar first (it never
+// agrees: no CORS headers), and on loopback a request whose Host is not a
+// loopback name or address (localhost, *.localhost, 127.x, [::1]) or one
+// of -allowed-hosts is refused 403, so a page cannot read answers through
+// DNS rebinding. With a token (-token, or better
 // the CXSCORE_TOKEN variable, since command lines are visible to other
 // users) every /v1/ endpoint and /metrics need "Authorization: Bearer
 // <token>" and answer 401 otherwise; the token is compared in constant

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/replica"
 	"github.com/cxscore/cxscore/server/httpapi"
 	"github.com/cxscore/cxscore/server/metrics"
 	"github.com/cxscore/cxscore/server/snapfile"
@@ -49,11 +51,14 @@ const (
 type config struct {
 	addr            string
 	token           string
+	adminToken      string
+	allowedHosts    []string
 	maxKeys         int
 	maxFuture       time.Duration
 	precision       uint
 	cacheBytes      int64
 	maxBody         int64
+	maxEvent        int64
 	metricsWindows  []metrics.Window
 	metricsRollups  bool
 	merge           bool
@@ -65,6 +70,7 @@ type config struct {
 	snapshotPath    string
 	snapshotEvery   time.Duration
 	maxMergeBytes   int64
+	nats            natsConfig
 }
 
 var errUsage = errors.New("usage")
@@ -84,10 +90,17 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
 With a token (-token or CXSCORE_TOKEN), /v1/ and /metrics need the header
-"Authorization: Bearer <token>"; /healthz and /readyz never do.
+"Authorization: Bearer <token>"; /healthz and /readyz never do. Without one,
+any program on the machine can read and write: set one beyond a laptop.
+Web pages cannot: cross-origin writes are refused, POST bodies need
+Content-Type application/json or application/x-ndjson, and on loopback only
+loopback Host names are answered (-allowed-hosts to add some).
 SIGINT or SIGTERM stops it gracefully: in-flight requests finish first.
 With -snapshot FILE the state survives restarts: FILE is loaded at start and
 replaced every -snapshot-every and at shutdown.
+With -nats URLS (or -nats embedded) events are recorded through a NATS
+JetStream stream that several sidecars share, and every one of them answers
+for all of them.
 The dashboard is at / (its URL is logged at start).
 
 Flags:
@@ -106,22 +119,34 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on; port 0 picks a free port (the log says which)")
 	fs.StringVar(&c.token, "token", "", "bearer `token` required on /v1/ and /metrics (default $CXSCORE_TOKEN; prefer the variable:\ncommand lines are visible to other users)")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` that POST /v1/merge requires instead of -token (default $CXSCORE_ADMIN_TOKEN)")
+	hosts := fs.String("allowed-hosts", "", "comma-separated host `names` that requests may name in their Host header besides loopback ones\n(localhost, 127.0.0.1, [::1]); checked when listening on loopback, against DNS rebinding, and whenever set")
 	fs.IntVar(&c.maxKeys, "max-keys", 10_000, "most segment × touchpoint keys; events that would add more are rejected (too_many_keys)")
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
 	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
+	fs.Int64Var(&c.maxEvent, "max-event-bytes", httpapi.DefaultMaxEventBytes, "largest JSON text of one event (an NDJSON line, an array element), in `bytes`;\nlarger ones are rejected (too_large) without being held, 64 to 16 MiB")
 	windows := fs.String("metrics-windows", "5m,1h,24h", "comma-separated `windows` that /metrics reports scores over")
 	fs.BoolVar(&c.metricsRollups, "metrics-rollups", true, "also report every segment over all touchpoints (touchpoint=\"*\"), every touchpoint over all\nsegments (segment=\"*\") and everything, computed by the engine (unique customers do not add up)")
-	fs.BoolVar(&c.merge, "merge", false, "serve POST /v1/merge, which adds a snapshot to the state; needs a token (-token or CXSCORE_TOKEN)")
+	fs.BoolVar(&c.merge, "merge", false, "serve POST /v1/merge, which adds a snapshot to the state; needs a token (-token, -admin-token or\ntheir variables)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "longest time to read a request, body included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 2*time.Minute, "longest time from the end of a request's headers to the end of its response;\nkeep it above -read-timeout, since events are answered once their body is read")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
 	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
 	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
-	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "how often to write -snapshot; at most this much is lost if the process dies")
+	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "pause between the end of one -snapshot write and the start of the next; a crash loses at most\nthis much plus one write's time (cxscore_sidecar_snapshot_last_duration_seconds)")
 	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
+	natsURLs := fs.String("nats", "", "record through a NATS JetStream stream shared with other sidecars: comma-separated nats:// `URLs`\nof its servers, or embedded to run a JetStream server in this process (see -nats-dir)")
+	fs.StringVar(&c.nats.stream, "nats-stream", "CXSCORE", "`name` of the JetStream stream of events (created if missing)")
+	fs.IntVar(&c.nats.replicas, "nats-replicas", 1, "copies JetStream keeps of the stream when this sidecar creates it: 1 for a single server,\n3 to survive the loss of any node of a cluster")
+	fs.StringVar(&c.nats.name, "nats-name", "", "`name` of this replica (and of its embedded server); default the host name")
+	fs.StringVar(&c.nats.dir, "nats-dir", "cxscore-jetstream", "`folder` of the embedded JetStream server's files")
+	fs.StringVar(&c.nats.listen, "nats-listen", "127.0.0.1:4222", "`host:port` the embedded NATS server listens on for clients")
+	fs.StringVar(&c.nats.cluster, "nats-cluster", "", "`name` of the JetStream cluster the embedded server joins (needs -nats-name); empty: a single server")
+	fs.StringVar(&c.nats.clusterListen, "nats-cluster-listen", "127.0.0.1:6222", "`host:port` the embedded server listens on for the cluster's routes")
+	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -141,6 +166,14 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if !set["token"] {
 		c.token = getenv("CXSCORE_TOKEN")
 	}
+	if !set["admin-token"] {
+		c.adminToken = getenv("CXSCORE_ADMIN_TOKEN")
+	}
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.allowedHosts = append(c.allowedHosts, h)
+		}
+	}
 	if c.precision > 255 {
 		return bad("-precision %d, want 8-16", c.precision)
 	}
@@ -149,6 +182,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.maxBody <= 0 {
 		return bad("-max-body %d, want > 0", c.maxBody)
+	}
+	if c.maxEvent < 64 || c.maxEvent > 16<<20 {
+		return bad("-max-event-bytes %d, want 64 to %d", c.maxEvent, 16<<20)
 	}
 	if c.snapshotEvery <= 0 {
 		return bad("-snapshot-every %v, want > 0", c.snapshotEvery)
@@ -159,8 +195,20 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.maxFuture == 0 {
 		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
 	}
-	if c.merge && c.token == "" {
-		return bad("-merge needs a token (-token or CXSCORE_TOKEN): a merge can change every score")
+	if c.merge && c.token == "" && c.adminToken == "" {
+		return bad("-merge needs a token (-token, -admin-token, CXSCORE_TOKEN or CXSCORE_ADMIN_TOKEN): a merge can change every score")
+	}
+	c.nats.urls, c.nats.routes = splitList(*natsURLs), splitList(*natsRoutes)
+	if err := c.nats.check(set); err != nil {
+		return bad("%v", err)
+	}
+	if len(c.nats.urls) > 0 || c.nats.embedded {
+		if c.merge {
+			return bad("-merge cannot be used with -nats: a merge would change this replica alone")
+		}
+		if c.snapshotPath != "" {
+			return bad("-snapshot cannot be used with -nats yet: the stream and its checkpoints keep the state")
+		}
 	}
 	var err error
 	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
@@ -218,23 +266,55 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		collector,
 	)
 	var keeper *snapfile.Keeper // nil without -snapshot
+	var rep *replica.Replica    // nil without -nats
+	if len(c.nats.urls) > 0 || c.nats.embedded {
+		var stopNATS func()
+		if rep, stopNATS, err = openNATS(ctx, c.nats, e, logger); err != nil {
+			return err
+		}
+		defer stopNATS() // before e.Close, deferred above
+	}
 	ready := func() error {
+		if rep != nil {
+			if err := natsReady(rep); err != nil {
+				return err
+			}
+		}
 		if keeper == nil {
 			return nil
 		}
 		return keeper.Err()
 	}
+	// Listen before building the handler, which checks Host headers when
+	// the address is loopback; nothing is served before Serve below.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var recorder httpapi.Recorder // nil: the engine records
+	if rep != nil {
+		recorder = rep
+	}
 	h, err := httpapi.New(e, httpapi.Options{
 		Token:         c.token,
+		AdminToken:    c.adminToken,
+		CheckHost:     isLoopback(ln.Addr()),
+		AllowedHosts:  c.allowedHosts,
 		MaxBodyBytes:  c.maxBody,
+		MaxEventBytes: c.maxEvent,
 		MaxMergeBytes: c.maxMergeBytes,
 		Merge:         c.merge,
 		Dashboard:     true,
-		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		// Concurrent scrapes share one gathering (at 10,000 keys it is
+		// the cost of a scrape); a scraper that does not read is cut by
+		// -write-timeout, releasing what it holds.
+		Metrics: promhttp.HandlerFor(metrics.Shared(registry), promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		}),
-		Ready:  ready,
-		Logger: logger,
+		Ready:    ready,
+		Logger:   logger,
+		Recorder: recorder,
 	})
 	if err != nil {
 		return err
@@ -250,10 +330,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		registry.MustRegister(keeper.Collector())
 	}
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,

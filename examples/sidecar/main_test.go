@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestParseFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.addr != "127.0.0.1:8080" || c.token != "" || c.maxKeys != 10_000 || c.maxFuture != time.Minute ||
-			c.precision != 12 || c.maxBody != httpapi.DefaultMaxBodyBytes || len(c.metricsWindows) != 3 ||
+			c.precision != 12 || c.maxBody != httpapi.DefaultMaxBodyBytes || c.maxEvent != httpapi.DefaultMaxEventBytes || len(c.metricsWindows) != 3 ||
 			c.logLevel != slog.LevelInfo || c.logJSON || c.readTimeout >= c.writeTimeout {
 			t.Errorf("got %+v, want the documented defaults", c)
 		}
@@ -58,6 +59,13 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("-token \"\": got token %q, want none: the flag wins", c.token)
 		}
 	})
+	t.Run("hosts and admin token", func(t *testing.T) {
+		getenv := func(name string) string { return map[string]string{"CXSCORE_ADMIN_TOKEN": "adm"}[name] }
+		c, err := parseFlags(strings.Fields("-merge -allowed-hosts cx.internal,,host.example"), getenv, io.Discard)
+		if err != nil || c.adminToken != "adm" || !c.merge || !slices.Equal(c.allowedHosts, []string{"cx.internal", "host.example"}) {
+			t.Errorf("got %v, admin token %q, hosts %q; want adm and [cx.internal host.example]", err, c.adminToken, c.allowedHosts)
+		}
+	})
 	t.Run("help", func(t *testing.T) {
 		var out strings.Builder
 		if _, err := parseFlags([]string{"-help"}, env(""), &out); !errors.Is(err, flag.ErrHelp) {
@@ -74,6 +82,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"-max-keys 0", "-max-keys 0, want > 0"},
 		{"-max-body -5", "-max-body -5, want > 0"},
+		{"-max-event-bytes 10", "-max-event-bytes 10, want 64 to 16777216"},
 		{"-precision 300", "-precision 300, want 8-16"},
 		{"-metrics-windows 5m,,1h", `-metrics-windows: window "": want a Go duration`},
 		{"-metrics-windows 1h,1h", "1h listed twice"},
@@ -84,6 +93,14 @@ func TestParseFlags(t *testing.T) {
 		{"-addr", "flag needs an argument"},
 		{"-port 80", "flag provided but not defined: -port"},
 		{"serve", `unexpected argument "serve"`},
+		{"-nats-stream S", "-nats-stream needs -nats"},
+		{"-nats http://localhost:4222", `-nats "http://localhost:4222": want embedded, or comma-separated nats:// URLs`},
+		{"-nats nats://h:4222 -nats-dir d", "-nats-dir is for -nats embedded"},
+		{"-nats embedded -nats-replicas 0", "-nats-replicas 0, want 1-5"},
+		{"-nats embedded -nats-listen 4222", `-nats-listen "4222"`},
+		{"-nats embedded -nats-cluster c", "-nats-cluster needs -nats-name"},
+		{"-nats embedded -nats-routes nats-route://h:6222", "-nats-routes need -nats-cluster"},
+		{"-nats embedded -merge -token t", "-merge cannot be used with -nats"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.args, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,9 +13,10 @@ import (
 	"github.com/cxscore/cxscore/engine"
 )
 
-// maxEventBytes is the largest JSON text of one event. An event is a few
-// short strings and a number; anything this big is a mistake or an attack.
-const maxEventBytes = 64 << 10
+// DefaultMaxEventBytes is the default limit on the JSON text of one event
+// (Options.MaxEventBytes). An event is a few short strings and a number;
+// anything this big is a mistake or an attack.
+const DefaultMaxEventBytes = 64 << 10
 
 // Sentinels for events the sidecar rejects before they reach the engine. The
 // engine's own sentinels (engine.ErrScoreOutOfRange, ...) classify the rest;
@@ -50,12 +52,14 @@ const (
 	fieldMetric
 	fieldScore
 	fieldTime
+	fieldResponse
+	fieldVersion
 	numFields
 )
 
-var fieldNames = [numFields]string{"customer_id", "segment", "touchpoint", "metric", "score", "time"}
+var fieldNames = [numFields]string{"customer_id", "segment", "touchpoint", "metric", "score", "time", "response_id", "version"}
 
-const knownFields = "customer_id, segment, touchpoint, metric, score and time"
+const knownFields = "customer_id, segment, touchpoint, metric, score, time, response_id and version"
 
 // maxInterned bounds the labels an eventDecoder keeps, so that a request
 // full of distinct junk labels costs allocations, not memory.
@@ -77,8 +81,8 @@ type eventDecoder struct {
 }
 
 // decode decodes raw, the JSON text of one event, into ev. The error, if
-// any, wraps errBadJSON, errBadField, engine.ErrUnknownMetric or
-// engine.ErrScoreOutOfRange and says what was wrong in terms a client can
+// any, wraps errBadJSON, errBadField, engine.ErrUnknownMetric,
+// engine.ErrScoreOutOfRange or engine.ErrInvalidResponseID and says what was wrong in terms a client can
 // act on. decode checks the shape and types of the event; the engine checks
 // the rest (labels, times, keys) when the event is recorded.
 func (d *eventDecoder) decode(raw []byte, ev *engine.Event) error {
@@ -88,6 +92,11 @@ func (d *eventDecoder) decode(raw []byte, ev *engine.Event) error {
 	}
 	if !json.Valid(raw) {
 		return syntaxError(raw)
+	}
+	if bytes.Contains(raw, []byte(`\u`)) {
+		if err := checkEscapes(raw); err != nil {
+			return err
+		}
 	}
 	var vals [numFields][]byte // the raw JSON value of each field, nil if absent
 	p := skipSpace(raw, 0)
@@ -138,7 +147,33 @@ func (d *eventDecoder) decode(raw []byte, ev *engine.Event) error {
 	if ev.Time, err = parseTime(vals[fieldTime]); err != nil {
 		return err
 	}
+	if ev.ResponseID, err = d.text(fieldResponse, vals[fieldResponse], false); err != nil {
+		return err
+	}
+	if len(ev.ResponseID) > engine.MaxResponseIDBytes {
+		return fmt.Errorf("%w: response_id of %d bytes, want at most %d", engine.ErrInvalidResponseID, len(ev.ResponseID), engine.MaxResponseIDBytes)
+	}
+	if ev.Version, err = parseVersion(vals[fieldVersion]); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseVersion decodes a response's version: absent or null is 0, else a
+// non-negative integer written in plain digits (as every JSON encoder
+// writes an integer such as a time in milliseconds) up to 2^64-1.
+func parseVersion(val []byte) (uint64, error) {
+	if val == nil || val[0] == 'n' {
+		return 0, nil
+	}
+	if c := val[0]; c != '-' && (c < '0' || c > '9') {
+		return 0, rejectf(errBadField, "version: want a non-negative integer, got %s", describe(val))
+	}
+	n, err := strconv.ParseUint(string(val), 10, 64)
+	if err != nil {
+		return 0, rejectf(errBadField, "version: want a non-negative integer of at most 20 digits, got %s", short(val))
+	}
+	return n, nil
 }
 
 // syntaxError describes why raw, which is not valid JSON, is not.
@@ -305,7 +340,9 @@ func parseInteger(lit []byte) (n int, integral, big bool) {
 const timeExample = `an RFC 3339 time such as "2026-11-24T10:15:00Z"`
 
 // parseTime decodes an RFC 3339 time: absent or null is the zero time, which
-// the engine reads as "now".
+// the engine reads as "now". An explicit time the engine would read as
+// "now" (0001-01-01T00:00:00Z, the zero time) is too old, like any other
+// before 1970: the engine's own range check never sees it.
 func parseTime(val []byte) (time.Time, error) {
 	if val == nil || val[0] == 'n' {
 		return time.Time{}, nil
@@ -321,7 +358,58 @@ func parseTime(val []byte) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, rejectf(errBadField, "time: want %s, got %s", timeExample, short(val))
 	}
+	if t.IsZero() {
+		return time.Time{}, fmt.Errorf("%w: %s is before 1970-01-01T00:00:00Z, the earliest time the engine represents", engine.ErrTooOld, short([]byte(s)))
+	}
 	return t, nil
+}
+
+// checkEscapes rejects \u escapes that do not decode to UTF-8: a lone
+// surrogate (\ud800, a low one without a high one before it). encoding/json
+// would turn each into U+FFFD, so that distinct labels become one. raw must
+// be valid JSON, in which a backslash appears only inside strings.
+func checkEscapes(raw []byte) error {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped byte; \\ is skipped whole
+		if raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1 : i+5])
+		switch {
+		case r >= 0xd800 && r < 0xdc00: // high: a low one must follow
+			if i+10 < len(raw) && raw[i+5] == '\\' && raw[i+6] == 'u' {
+				if lo := hex4(raw[i+7 : i+11]); lo >= 0xdc00 && lo < 0xe000 {
+					i += 10
+					continue
+				}
+			}
+			return rejectf(errBadJSON, "event is not valid UTF-8: the escape %s is half a surrogate pair", raw[i-1:i+5])
+		case r >= 0xdc00 && r < 0xe000:
+			return rejectf(errBadJSON, "event is not valid UTF-8: the escape %s is half a surrogate pair", raw[i-1:i+5])
+		}
+		i += 4
+	}
+	return nil
+}
+
+// hex4 reads four hexadecimal digits, which json.Valid has checked.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= 'a':
+			c -= 'a' - 10
+		case c >= 'A':
+			c -= 'A' - 10
+		default:
+			c -= '0'
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // unescape decodes a JSON string token with escapes in it; it is the slow

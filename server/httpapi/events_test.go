@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +22,7 @@ func TestPostEvents(t *testing.T) {
 	good := event("enterprise", "checkout", "nps", 9, "c-1", t0)
 	good2 := event("smb", "app", "csat", 4, "", time.Time{})
 	bad := event("enterprise", "checkout", "nps", 11, "c-1", t0)
-	big := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"` + strings.Repeat("x", maxEventBytes) + `"}`
+	big := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"` + strings.Repeat("x", DefaultMaxEventBytes) + `"}`
 	tests := []struct {
 		name        string
 		contentType string
@@ -55,7 +57,7 @@ func TestPostEvents(t *testing.T) {
 		{name: "ndjson line too long", contentType: ndjson, body: good + "\n" + big + "\n" + good2, status: 200, accepted: 2,
 			rejected: map[int]string{1: "event longer than 65536 bytes"}},
 		{name: "array element too large", body: "[" + good + "," + big + "," + good2 + "]", status: 200, accepted: 2,
-			rejected: map[int]string{1: "the limit is 65536"}},
+			rejected: map[int]string{1: "event larger than 65536 bytes (-max-event-bytes)"}},
 		{name: "every kind of engine rejection", contentType: ndjson, body: strings.Join([]string{
 			event("s", "t", "nps", 5, "", t0.Add(-40*24*time.Hour)),
 			event("s", "t", "nps", 5, "", t0.Add(time.Hour)),
@@ -71,7 +73,11 @@ func TestPostEvents(t *testing.T) {
 		{name: "empty body", body: "", status: 400, err: "empty body: want an event object, a JSON array of them, or NDJSON"},
 		{name: "white space", body: " \n\t", status: 400, err: "empty body"},
 		{name: "not JSON", body: "hello", status: 400, err: "body is not JSON (it starts with 'h')"},
-		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 400, err: "body is not JSON"},
+		{name: "form", contentType: "application/x-www-form-urlencoded", body: "segment=s&score=1", status: 415,
+			err: "Content-Type application/x-www-form-urlencoded is not taken: want application/json or application/x-ndjson"},
+		{name: "text/plain", contentType: "text/plain", body: good, status: 415, err: "Content-Type text/plain is not taken"},
+		{name: "multipart", contentType: "multipart/form-data; boundary=x", body: good, status: 415, err: "multipart/form-data is not taken"},
+		{name: "malformed Content-Type", contentType: "application/json; ;", body: good, status: 415, err: "malformed Content-Type"},
 		{name: "array broken off", body: "[" + good + "," + good2 + `,{"segm`, status: 400, accepted: 2,
 			err: "body ends in the middle of event 2"},
 		{name: "array not closed", body: "[" + good + ",", status: 400, accepted: 1, err: "body ends before the array is closed"},
@@ -137,7 +143,7 @@ func TestPostEventsLimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, engine.Config{}, Options{MaxBodyBytes: limit})
 			r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", tt.contentType)
+			r.Header.Set("Content-Type", cmp.Or(tt.contentType, "application/json"))
 			if tt.length < 0 {
 				r.ContentLength = -1
 			}
@@ -278,5 +284,143 @@ func TestPostEventsStreams(t *testing.T) {
 	pw.Close()
 	if resp := <-done; resp.Accepted != batchSize+11 {
 		t.Errorf("got %d accepted, want %d", resp.Accepted, batchSize+11)
+	}
+}
+
+// TestPostEventsOddTimesAndEscapes sends the values that used to be
+// recorded as something else: times that overflow Unix nanoseconds (1442,
+// 2611) or are the zero time, and lone surrogates, which encoding/json
+// turns into U+FFFD. Each is rejected with the reason, and nothing is
+// recorded; an event without a time is still recorded as now.
+func TestPostEventsOddTimesAndEscapes(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{})
+	ev := func(seg, at string) string {
+		s := `{"segment":"` + seg + `","touchpoint":"t","metric":"nps","score":9`
+		if at != "" {
+			s += `,"time":"` + at + `"`
+		}
+		return s + "}"
+	}
+	code, resp := f.post(ndjson, strings.Join([]string{
+		ev("s", "1442-03-01T10:00:00Z"),
+		ev("s", "2611-03-01T10:00:00Z"),
+		ev("s", "0001-01-01T00:00:00Z"),
+		ev(`\ud800`, ""),
+		ev(`\udbff`, ""),
+		ev(`x\udc00y`, ""),
+	}, "\n"))
+	want := []string{
+		"1442-03-01T10:00:00Z is before 1970-01-01T00:00:00Z, the earliest time the engine represents",
+		"2611-03-01T10:00:00Z is after 2200-01-01T00:00:00Z, the latest time the engine represents",
+		"0001-01-01T00:00:00Z is before 1970-01-01T00:00:00Z, the earliest time the engine represents",
+		`not valid UTF-8: the escape \ud800 is half a surrogate pair`,
+		`not valid UTF-8: the escape \udbff is half a surrogate pair`,
+		`not valid UTF-8: the escape \udc00 is half a surrogate pair`,
+	}
+	if code != 422 || resp.RejectedCount != len(want) {
+		t.Fatalf("got %d %+v, want 422 and every event rejected", code, resp)
+	}
+	for i, r := range resp.Rejected {
+		if r.Index != i || !strings.Contains(r.Error, want[i]) {
+			t.Errorf("event %d: got %+v, want %q", i, r, want[i])
+		}
+	}
+	if got := f.total(); got != 0 || f.engine.Stats().Keys != 0 {
+		t.Errorf("got %d responses in %d keys, want nothing recorded", got, f.engine.Stats().Keys)
+	}
+	if code, resp := f.post("", ev("s", "")); code != 200 || resp.Accepted != 1 {
+		t.Errorf("an event without a time: got %d %+v, want it recorded", code, resp)
+	}
+	var r engine.Result
+	if err := f.engine.QueryAt(t0, engine.Query{Window: time.Minute}, &r); err != nil || r.Responses() != 1 {
+		t.Errorf("the last minute holds %d responses (%v), want the event without a time", r.Responses(), err)
+	}
+}
+
+// hugeElement is a body holding one 15 MB event between two good ones,
+// made as it is read, so that the test holds none of it.
+type hugeElement struct {
+	head, tail string
+	fill       int // bytes of the customer ID still to send
+}
+
+func (h *hugeElement) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case h.head != "":
+			c := copy(p[n:], h.head)
+			h.head, n = h.head[c:], n+c
+		case h.fill > 0:
+			c := min(h.fill, len(p)-n)
+			for i := range c {
+				p[n+i] = 'x'
+			}
+			h.fill, n = h.fill-c, n+c
+		case h.tail != "":
+			c := copy(p[n:], h.tail)
+			h.tail, n = h.tail[c:], n+c
+		default:
+			return n, io.EOF
+		}
+	}
+	return n, nil
+}
+
+// TestPostEventsHugeElement posts an array, and a sequence of objects,
+// with a 15 MB element in the middle: it is rejected as too large without
+// being held (the request allocates far less than the element), and the
+// events around it are recorded.
+func TestPostEventsHugeElement(t *testing.T) {
+	const size = 15 << 20
+	good := event("s", "t", "nps", 9, "", t0)
+	huge := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"`
+	for _, form := range []struct{ name, open, sep, close string }{
+		{"array", "[", ",", "]"},
+		{"objects", "", "\n", ""},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			f := newFixture(t, engine.Config{}, Options{MaxBodyBytes: 32 << 20})
+			f.post("", good) // warm up: pools, interned labels
+			body := &hugeElement{head: form.open + good + form.sep + huge, fill: size, tail: `"}` + form.sep + good + form.close}
+			r := httptest.NewRequest("POST", "/v1/events", body)
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			f.server.ServeHTTP(w, r)
+			runtime.ReadMemStats(&after)
+			resp := decodeJSON[IngestResponse](t, w.Body.String())
+			if w.Code != 200 || resp.Accepted != 2 || resp.RejectedCount != 1 || resp.Rejected[0].Index != 1 ||
+				!strings.Contains(resp.Rejected[0].Error, "event larger than 65536 bytes") {
+				t.Errorf("got %d %+v, want 200, 2 accepted and event 1 rejected as too large", w.Code, resp)
+			}
+			if got := f.total(); got != 3 {
+				t.Errorf("engine holds %d responses, want 3", got)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+				t.Errorf("the request allocated %d KiB, want under 1 MiB for a %d MiB element", alloc>>10, size>>20)
+			}
+		})
+	}
+}
+
+func TestMaxEventBytes(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{MaxEventBytes: 100})
+	short, long := event("s", "t", "nps", 9, "", t0), event("s", "t", "nps", 9, strings.Repeat("c", 100), t0)
+	for _, ct := range []string{"", ndjson} {
+		code, resp := f.post(ct, "["+short+","+long+"]")
+		if ct == ndjson {
+			code, resp = f.post(ct, short+"\n"+long+"\n")
+		}
+		if code != 200 || resp.Accepted != 1 || resp.RejectedCount != 1 || !strings.Contains(resp.Rejected[0].Error, "100 bytes (-max-event-bytes)") {
+			t.Errorf("%q: got %d %+v, want the long event rejected at 100 bytes", ct, code, resp)
+		}
+	}
+	e := f.engine
+	for _, n := range []int64{-1, 63, 16<<20 + 1} {
+		if _, err := New(e, Options{MaxEventBytes: n}); err == nil || !strings.Contains(err.Error(), "max event bytes") {
+			t.Errorf("MaxEventBytes %d: got %v, want an error", n, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,12 +32,33 @@ type Options struct {
 	// MaxBodyBytes bounds the body of POST /v1/events; a larger one is
 	// answered 413. Zero: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxEventBytes bounds the JSON text of one event (an NDJSON line, an
+	// array element): a larger one is rejected (too_large) without being
+	// held, and the events after it are read as usual. It is also what a
+	// request holds of its body at most. Zero: DefaultMaxEventBytes.
+	MaxEventBytes int64
 	// MaxMergeBytes bounds the body of POST /v1/merge; a larger one is
 	// answered 413. Zero: DefaultMaxMergeBytes.
 	MaxMergeBytes int64
-	// Merge serves POST /v1/merge, which adds a snapshot to the engine.
-	// Zero: not served (404).
+	// Merge serves POST /v1/merge, which adds a snapshot to the engine
+	// and so can change every score: New refuses it without Token or
+	// AdminToken. Zero: not served (404).
 	Merge bool
+	// AdminToken, if set, is the bearer token POST /v1/merge requires
+	// instead of Token, so that clients that record and read cannot
+	// merge. It may not contain white space. Zero: merges take Token.
+	AdminToken string
+	// CheckHost answers 403 to requests whose Host header is neither a
+	// loopback name or address (localhost, *.localhost, 127.0.0.0/8,
+	// [::1]) nor one of AllowedHosts. Set it when the server listens on
+	// loopback only: a web page cannot then reach it through DNS
+	// rebinding (a name of the page's that resolves to 127.0.0.1). Zero:
+	// any Host, unless AllowedHosts is set.
+	CheckHost bool
+	// AllowedHosts are host names or addresses, without port, that a
+	// request's Host may name besides loopback ones; setting any implies
+	// CheckHost.
+	AllowedHosts []string
 	// Dashboard serves the live dashboard at / and its files under
 	// /static/, without the token: they hold no data. Zero: not served.
 	Dashboard bool
@@ -51,12 +73,33 @@ type Options struct {
 	// Logger receives the handler's logs; at level debug, one line per
 	// request. Zero: slog.Default().
 	Logger *slog.Logger
+	// Recorder, if set, records the events of POST /v1/events in place of
+	// the engine, for example a replica (package
+	// github.com/cxscore/cxscore/replica) that stores them in a replicated
+	// log and applies the log to the engine. Queries still read the engine.
+	// Since DELETE /v1/keys and POST /v1/merge would change this engine
+	// alone, they are not served with a Recorder. Zero: the engine records.
+	Recorder Recorder
+}
+
+// A Recorder records events for POST /v1/events. RecordBatch has the
+// contract of engine.Engine.RecordBatchAt: it records the valid events and
+// returns nil or an *engine.BatchError listing the rejected ones, which
+// changed nothing; and it returns only once a query of the engine sees
+// what it recorded. Any other error means it cannot tell which events were
+// recorded: the request is answered 503 with what is known.
+type Recorder interface {
+	RecordBatch(ctx context.Context, events []engine.Event) error
 }
 
 // DefaultMaxBodyBytes is the default limit on the body of POST /v1/events,
 // about 100,000 events. Bodies are read in batches, never held whole, so
 // the limit bounds the work of one request rather than its memory.
 const DefaultMaxBodyBytes = 16 << 20
+
+// maxMaxEventBytes bounds Options.MaxEventBytes: every request may hold
+// that much.
+const maxMaxEventBytes = 16 << 20
 
 // DefaultMaxMergeBytes is the default limit on the body of POST /v1/merge.
 // The engine checks a snapshot whole before it merges anything, so a
@@ -68,24 +111,31 @@ const DefaultMaxMergeBytes = 1 << 30
 // "/" or at "/v1/" of a caller's http.ServeMux. It is safe for concurrent
 // use.
 type Handler struct {
-	engine   *engine.Engine
-	clock    window.Clock
-	log      *slog.Logger
-	maxBody  int64
-	maxMerge int64
-	ready    func() error
-	metrics  *requestMetrics
-	mux      *http.ServeMux
-	ingests  sync.Pool // *ingest
-	draining atomic.Bool
-	accepted atomic.Uint64 // events recorded, since New
-	merges   atomic.Uint64 // snapshots merged, since New
-	deletes  atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	engine    *engine.Engine
+	clock     window.Clock
+	log       *slog.Logger
+	maxBody   int64
+	maxEvent  int
+	maxMerge  int64
+	ready     func() error
+	guard     *guard
+	recorder  Recorder  // nil: the engine records
+	sequencer Sequencer // the recorder, if it is one
+	metrics   *requestMetrics
+	mux       *http.ServeMux
+	ingests   sync.Pool // *ingest
+	draining  atomic.Bool
+	accepted  atomic.Uint64 // events recorded, since New
+	merges    atomic.Uint64 // snapshots merged, since New
+	deletes   atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	// Since New: events acknowledged as duplicates, corrections applied, and
+	// responses deleted by DELETE /v1/responses/{id}.
+	duplicates, updates, respDeletes atomic.Uint64
 }
 
 // New returns the HTTP API over e. The error, if any, is about o.
 func New(e *engine.Engine, o Options) (*Handler, error) {
-	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready}
+	h := &Handler{engine: e, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, maxMerge: o.MaxMergeBytes, ready: o.Ready, recorder: o.Recorder}
 	if h.clock == nil {
 		h.clock = window.SystemClock{}
 	}
@@ -98,15 +148,33 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	if h.maxBody < 0 {
 		return nil, fmt.Errorf("max body bytes %d, want > 0", h.maxBody)
 	}
+	switch n := o.MaxEventBytes; {
+	case n == 0:
+		h.maxEvent = DefaultMaxEventBytes
+	case n < 64 || n > maxMaxEventBytes:
+		return nil, fmt.Errorf("max event bytes %d, want 64 to %d", n, maxMaxEventBytes)
+	default:
+		h.maxEvent = int(n)
+	}
 	if h.maxMerge == 0 {
 		h.maxMerge = DefaultMaxMergeBytes
 	}
 	if h.maxMerge < 0 {
 		return nil, fmt.Errorf("max merge bytes %d, want > 0", h.maxMerge)
 	}
-	if strings.TrimSpace(o.Token) != o.Token || strings.ContainsAny(o.Token, " \t\r\n") {
-		return nil, errors.New("token must not contain white space")
+	for _, tok := range []string{o.Token, o.AdminToken} {
+		if strings.TrimSpace(tok) != tok || strings.ContainsAny(tok, " \t\r\n") {
+			return nil, errors.New("token must not contain white space")
+		}
 	}
+	if o.Merge && o.Token == "" && o.AdminToken == "" {
+		return nil, errors.New("merge needs a token or an admin token: a merge can change every score")
+	}
+	var err error
+	if h.guard, err = newGuard(o.CheckHost, o.AllowedHosts); err != nil {
+		return nil, err
+	}
+	h.sequencer, _ = h.recorder.(Sequencer)
 	h.ingests.New = func() any { return new(ingest) }
 	h.metrics = newRequestMetrics(h)
 
@@ -117,13 +185,20 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 		h.mux.Handle(pattern, h.metrics.instrument(path, hd))
 	}
 	route("POST /v1/events", auth(http.HandlerFunc(h.handleEvents)))
-	route("GET /v1/scores", auth(http.HandlerFunc(h.handleScores)))
-	route("GET /v1/trend", auth(http.HandlerFunc(h.handleTrend)))
-	route("GET /v1/keys", auth(http.HandlerFunc(h.handleKeys)))
-	route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
-	route("GET /v1/snapshot", auth(http.HandlerFunc(h.handleSnapshot)))
-	if o.Merge {
-		route("POST /v1/merge", auth(http.HandlerFunc(h.handleMerge)))
+	route("GET /v1/scores", auth(h.atSequence(http.HandlerFunc(h.handleScores))))
+	route("GET /v1/trend", auth(h.atSequence(http.HandlerFunc(h.handleTrend))))
+	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
+	if h.recorder == nil {
+		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))
+	}
+	route("GET /v1/snapshot", auth(h.atSequence(http.HandlerFunc(h.handleSnapshot))))
+	if o.Merge && h.recorder == nil {
+		admin := auth
+		if o.AdminToken != "" {
+			admin = requireToken(o.AdminToken)
+		}
+		route("POST /v1/merge", admin(http.HandlerFunc(h.handleMerge)))
 	}
 	if o.Metrics != nil {
 		route("GET /metrics", auth(o.Metrics))
@@ -153,9 +228,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if status, msg := h.guard.check(r); status != 0 {
+		writeError(w, status, msg)
+		return
+	}
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
-		hd.ServeHTTP(w, r)
+		h.mux.ServeHTTP(w, r) // not hd: the mux's own ServeHTTP sets the path values ({id})
 		return
 	}
 	// The mux's own answer (404, 405 with Allow, or a redirect to a
@@ -206,7 +285,9 @@ func (h *Handler) Drain() { h.draining.Store(true) }
 // each change, so a snapshot written after reading a count holds at least
 // the changes it counts; package snapfile uses it to skip writes that
 // would hold nothing new.
-func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() + h.deletes.Load() }
+func (h *Handler) Changes() uint64 {
+	return h.accepted.Load() + h.updates.Load() + h.merges.Load() + h.deletes.Load() + h.respDeletes.Load()
+}
 
 // Health is the answer of GET /healthz and GET /readyz.
 type Health struct {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -20,6 +21,9 @@ import (
 // t0 is the tests' "now": mid-morning, so that a minute of clock skew never
 // crosses a day.
 var t0 = time.Date(2026, 11, 24, 10, 15, 30, 0, time.UTC)
+
+// adminToken is the fixture's admin token when a test sets neither token.
+const adminToken = "adm1n-token"
 
 // fixture is a handler over a fresh engine, both on one manual clock,
 // serving everything: the dashboard, merges, and /metrics over registry,
@@ -46,6 +50,9 @@ func newFixture(t testing.TB, cfg engine.Config, o Options) *fixture {
 	t.Cleanup(func() { f.engine.Close() })
 	o.Clock = f.clock
 	o.Dashboard, o.Merge = true, true
+	if o.Token == "" && o.AdminToken == "" {
+		o.AdminToken = adminToken // merges need one
+	}
 	f.registry = prometheus.NewRegistry()
 	if o.Metrics == nil {
 		o.Metrics = promhttp.HandlerFor(f.registry, promhttp.HandlerOpts{})
@@ -61,10 +68,14 @@ func newFixture(t testing.TB, cfg engine.Config, o Options) *fixture {
 }
 
 // do sends a request to the server in process and returns the status and
-// body. header is name, value pairs.
+// body. header is name, value pairs; a POST without Content-Type among
+// them is sent as application/json.
 func (f *fixture) do(method, target, body string, header ...string) (int, string) {
 	f.t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if method == "POST" {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
 	}
@@ -77,10 +88,11 @@ func (f *fixture) serve(r *http.Request) (int, string) {
 	return w.Code, w.Body.String()
 }
 
-// post sends events and decodes the answer.
+// post sends events and decodes the answer; contentType "" is
+// application/json.
 func (f *fixture) post(contentType, body string) (int, IngestResponse) {
 	f.t.Helper()
-	code, text := f.do("POST", "/v1/events", body, "Content-Type", contentType)
+	code, text := f.do("POST", "/v1/events", body, "Content-Type", cmp.Or(contentType, "application/json"))
 	var resp IngestResponse
 	if err := json.Unmarshal([]byte(text), &resp); err != nil {
 		f.t.Fatalf("POST /v1/events answered %d %q: %v", code, text, err)

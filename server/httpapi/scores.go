@@ -18,7 +18,9 @@ import (
 // Scores is the JSON of an engine.Result: the answer to GET /v1/scores and
 // each point of GET /v1/trend. A score, margin of error or interval that
 // does not exist (no responses; for the CES margin, fewer than two) is
-// null, never 0.
+// null, never 0. Each metric's Enough says whether it holds at least the
+// engine's Config.MinResponses responses: a score below it exists but rests
+// on too little data to act on.
 type Scores struct {
 	Segment         string     `json:"segment"`
 	Touchpoint      string     `json:"touchpoint"`
@@ -35,6 +37,7 @@ type Scores struct {
 // responses scoring 4 or 5.
 type CSATScores struct {
 	Responses     uint64       `json:"responses"`
+	Enough        bool         `json:"enough"`
 	Score         *float64     `json:"score"`
 	MarginOfError *float64     `json:"margin_of_error"`
 	Interval      *Interval    `json:"interval"`
@@ -45,6 +48,7 @@ type CSATScores struct {
 // share of responses scoring 5-7.
 type CESScores struct {
 	Responses     uint64       `json:"responses"`
+	Enough        bool         `json:"enough"`
 	Score         *float64     `json:"score"`
 	EasyShare     *float64     `json:"easy_share"`
 	MarginOfError *float64     `json:"margin_of_error"`
@@ -56,6 +60,7 @@ type CESScores struct {
 // promoters (9-10) minus that of detractors (0-6).
 type NPSScores struct {
 	Responses     uint64       `json:"responses"`
+	Enough        bool         `json:"enough"`
 	Score         *float64     `json:"score"`
 	Promoters     uint64       `json:"promoters"`
 	Passives      uint64       `json:"passives"`
@@ -151,6 +156,7 @@ func NewScores(r *engine.Result, win string) Scores {
 	csat, ces, nps := &r.CSAT, &r.CES, &r.NPS
 	s.CSAT = CSATScores{
 		Responses:     csat.Responses(),
+		Enough:        r.Enough.CSAT,
 		Score:         optional(csat.Score()),
 		MarginOfError: optional(csat.MarginOfError()),
 		Interval:      optionalInterval(csat.Interval()),
@@ -158,6 +164,7 @@ func NewScores(r *engine.Result, win string) Scores {
 	}
 	s.CES = CESScores{
 		Responses:     ces.Responses(),
+		Enough:        r.Enough.CES,
 		Score:         optional(ces.Score()),
 		EasyShare:     optional(ces.EasyShare()),
 		MarginOfError: optional(ces.MarginOfError()),
@@ -166,6 +173,7 @@ func NewScores(r *engine.Result, win string) Scores {
 	}
 	s.NPS = NPSScores{
 		Responses:     nps.Responses(),
+		Enough:        r.Enough.NPS,
 		Score:         optional(nps.Score()),
 		Promoters:     nps.Promoters(),
 		Passives:      nps.Passives(),

@@ -37,9 +37,9 @@ func TestScoresWire(t *testing.T) {
 	f := scoresFixture(t)
 	code, got := f.do("GET", "/v1/scores?segment=enterprise&touchpoint=checkout", "")
 	want := `{"segment":"enterprise","touchpoint":"checkout","window":"1h","from":"2026-11-24T09:16:00Z","to":"2026-11-24T10:16:00Z","unique_customers":3,` +
-		`"csat":{"responses":0,"score":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0}},` +
-		`"ces":{"responses":0,"score":null,"easy_share":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0}},` +
-		`"nps":{"responses":4,"score":25,"promoters":2,"passives":1,"detractors":1,"margin_of_error":58.44548281561347,` +
+		`"csat":{"responses":0,"enough":false,"score":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0}},` +
+		`"ces":{"responses":0,"enough":false,"score":null,"easy_share":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0}},` +
+		`"nps":{"responses":4,"enough":false,"score":25,"promoters":2,"passives":1,"detractors":1,"margin_of_error":58.44548281561347,` +
 		`"interval":{"low":-44.15976852989918,"high":72.73119710132775},` +
 		`"distribution":{"0":0,"1":0,"2":0,"3":1,"4":0,"5":0,"6":0,"7":1,"8":0,"9":1,"10":1}}}` + "\n"
 	if code != 200 || got != want {

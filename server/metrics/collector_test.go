@@ -58,9 +58,10 @@ func record(t testing.TB, e *engine.Engine, evs ...engine.Event) {
 	}
 }
 
-// fixtureEngine holds one key of each metric, as the sidecar's tests did.
+// fixtureEngine holds one key of each metric, as the sidecar's tests did,
+// in an engine that scores from one response on.
 func fixtureEngine(t *testing.T) (*engine.Engine, *window.ManualClock) {
-	e, clock := newEngine(t, engine.Config{})
+	e, clock := newEngine(t, engine.Config{MinResponses: 1})
 	record(t, e,
 		engine.Event{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 10, Time: t0.Add(-10 * time.Minute)},
 		engine.Event{CustomerID: "c-2", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 3, Time: t0.Add(-10 * time.Minute)},
@@ -70,6 +71,28 @@ func fixtureEngine(t *testing.T) (*engine.Engine, *window.ManualClock) {
 	return e, clock
 }
 
+// TestCollectorMinResponses: with the default minimum of 10, nine answers
+// give a responses gauge but no score or margin; the tenth brings both.
+func TestCollectorMinResponses(t *testing.T) {
+	e, clock := newEngine(t, engine.Config{})
+	c, err := New(e, Options{Clock: clock, Windows: []Window{{"1h", time.Hour}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if n := testutil.CollectAndCount(c, "cxscore_nps_score", "cxscore_nps_margin_of_error"); n != 0 && i < 10 {
+			t.Fatalf("%d answers: got %d score and margin series, want 0", i, n)
+		}
+		record(t, e, engine.Event{Segment: "s", Touchpoint: "t", Metric: engine.NPS, Score: 9, Time: t0})
+	}
+	if n := testutil.CollectAndCount(c, "cxscore_nps_score", "cxscore_nps_margin_of_error"); n != 2 {
+		t.Fatalf("10 answers: got %d score and margin series, want 2", n)
+	}
+	if n := testutil.CollectAndCount(c, "cxscore_responses"); n != 3 {
+		t.Fatalf("got %d responses series, want 3", n)
+	}
+}
+
 func TestCollectorValues(t *testing.T) {
 	e, clock := fixtureEngine(t)
 	c, err := New(e, Options{Clock: clock})
@@ -77,11 +100,11 @@ func TestCollectorValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `
-# HELP cxscore_nps_score NPS: percentage of promoters (9-10) minus percentage of detractors (0-6), -100 to 100. Absent when the window has no NPS responses.
+# HELP cxscore_nps_score NPS: percentage of promoters (9-10) minus percentage of detractors (0-6), -100 to 100. Absent below 1 responses in the window.
 # TYPE cxscore_nps_score gauge
 cxscore_nps_score{segment="enterprise",touchpoint="checkout",window="1h"} 0
 cxscore_nps_score{segment="enterprise",touchpoint="checkout",window="24h"} 0
-# HELP cxscore_ces_score CES: mean score, 1-7. Absent when the window has no CES responses.
+# HELP cxscore_ces_score CES: mean score, 1-7 (higher is easier). Absent below 1 responses in the window.
 # TYPE cxscore_ces_score gauge
 cxscore_ces_score{segment="smb",touchpoint="app",window="24h"} 6
 # HELP cxscore_unique_customers Distinct customers who answered in the window (exact up to 2^precision/8 customers, a HyperLogLog estimate beyond).
@@ -216,7 +239,7 @@ func sampleName(name string, m *dto.Metric) string {
 // that roll-ups cover exactly the segments and touchpoints recorded.
 func TestRollupsMatchQuery(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		e, clock := newEngine(t, engine.Config{})
+		e, clock := newEngine(t, engine.Config{MinResponses: rapid.IntRange(0, 12).Draw(rt, "min responses")})
 		segs := []string{"enterprise", "smb", "consumer"}
 		tps := []string{"web", "app", "checkout"}
 		metrics := []engine.Metric{engine.CSAT, engine.CES, engine.NPS}
@@ -287,14 +310,18 @@ func matchQuery(t interface {
 				}
 			}
 			check("cxscore_unique_customers", float64(r.UniqueCustomers), true)
+			// Below the minimum, scores and margins are left out.
+			enough := func(n uint64) bool { return n >= uint64(e.MinResponses()) }
 			v, ok := r.NPS.Score()
-			check("cxscore_nps_score", v, ok)
+			check("cxscore_nps_score", v, ok && enough(r.NPS.Responses()))
 			v, ok = r.CSAT.Score()
-			check("cxscore_csat_score", v, ok)
+			check("cxscore_csat_score", v, ok && enough(r.CSAT.Responses()))
 			v, ok = r.CES.Score()
-			check("cxscore_ces_score", v, ok)
+			check("cxscore_ces_score", v, ok && enough(r.CES.Responses()))
 			v, ok = r.NPS.MarginOfError()
-			check("cxscore_nps_margin_of_error", v, ok)
+			check("cxscore_nps_margin_of_error", v, ok && enough(r.NPS.Responses()))
+			v, ok = r.CES.MarginOfError()
+			check("cxscore_ces_margin_of_error", v, ok && enough(r.CES.Responses()))
 			for _, m := range []struct {
 				name string
 				n    uint64
