@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -273,23 +272,4 @@ func TestSnapshotClosedEngine(t *testing.T) {
 	if code, text := merge(f, valid, int64(len(valid))); code != 503 {
 		t.Errorf("POST /v1/merge: got %d %s, want 503", code, text)
 	}
-}
-
-// logBuffer collects a logger's output; loggers may write from several
-// goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
