@@ -32,12 +32,6 @@ var uniformWorkload = sync.OnceValue(func() *Workload {
 	return MustWorkload(c)
 })
 
-// recorder is what the Record benchmarks time: one event recorded at a
-// simulated now.
-type recorder interface {
-	RecordAt(now time.Time, ev engine.Event) error
-}
-
 // contender is one design under comparison. Sub-benchmarks are named after
 // it, so benchstat and cmd/report can line them up.
 type contender struct {
