@@ -46,6 +46,6 @@ func ExampleNew() {
 	show(http.Get(srv.URL + "/cx/v1/keys"))
 	// Output:
 	// 200 hello
-	// 200 {"accepted":1,"rejected":[{"index":1,"error":"score out of range: nps score 11, want 0-10"}],"rejected_count":1}
+	// 200 {"accepted":1,"duplicates":0,"updated":0,"rejected":[{"index":1,"error":"score out of range: nps score 11, want 0-10"}],"rejected_count":1}
 	// 200 {"segments":["enterprise"],"touchpoints":["checkout"],"keys":[{"segment":"enterprise","touchpoint":"checkout"}]}
 }

@@ -16,10 +16,12 @@ import (
 
 // A collector registered in a registry (prometheus.MustRegister for the
 // default one), with roll-ups: the segment's unique customers over all its
-// touchpoints are 2, not the 3 that sum() over its keys would give.
+// touchpoints are 2, not the 3 that sum() over its keys would give. Score
+// gauges are left out below Config.MinResponses (10 unless set): here one
+// answer is enough, so each of the 6 series has an NPS.
 func ExampleNew() {
 	clock := window.NewManualClock(time.Date(2026, 11, 24, 10, 15, 0, 0, time.UTC))
-	e, err := engine.New(engine.Config{Clock: clock})
+	e, err := engine.New(engine.Config{Clock: clock, MinResponses: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
