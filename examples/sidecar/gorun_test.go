@@ -73,3 +73,19 @@ func TestGoRunSIGTERM(t *testing.T) {
 		t.Errorf("final snapshot: got %d NPS responses, want 1", n)
 	}
 }
+
+func TestBuiltByGoRun(t *testing.T) {
+	for exe, want := range map[string]bool{
+		"/tmp/go-build3476938473/b001/exe/sidecar":                                                                      true,
+		"/root/.cache/go-build/83/834cc1b8625bc4eca66c128c9b902fcc80543b7472358e674f33e05a3e6a801b-d/sidecar":           true,
+		"/home/u/Library/Caches/go-build/0a/0a4cc1b8625bc4eca66c128c9b902fcc80543b7472358e674f33e05a3e6a801b-d/sidecar": true,
+		"/usr/local/bin/sidecar":       false,
+		"/home/u/go/bin/sidecar":       false,
+		"/srv/exe/sidecar":             false,
+		"/srv/83/not-a-hash-d/sidecar": false,
+	} {
+		if got := builtByGoRun(filepath.FromSlash(exe)); got != want {
+			t.Errorf("builtByGoRun(%q) = %v, want %v", exe, got, want)
+		}
+	}
+}
