@@ -257,3 +257,56 @@ func TestCompareNotEnough(t *testing.T) {
 		t.Fatalf("10 against 10: got %+v, want a significant difference", c.NPS)
 	}
 }
+
+// TestSelectionSeesCorrections: selections, comparisons and the matrix count
+// a response once however often it is delivered, see its correction and
+// its deletion, also in buckets sealed and cached before the correction.
+func TestSelectionSeesCorrections(t *testing.T) {
+	clock := window.NewManualClock(t0)
+	e, err := New(Config{Clock: clock, MinResponses: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	at := t0.Add(-3 * time.Hour)
+	record := func(id string, version uint64, score int, want Outcome) {
+		t.Helper()
+		ev := Event{Segment: "smb", Touchpoint: "web", Metric: NPS, Score: score, Time: at, ResponseID: id, Version: version}
+		if got, err := e.RecordResponseAt(clock.Now(), ev); err != nil || got != want {
+			t.Fatalf("%s v%d: got %v, %v, want %v", id, version, got, err, want)
+		}
+	}
+	sel := Selection{Segments: []string{"smb"}}
+	check := func(what string, promoters, detractors uint64) {
+		t.Helper()
+		var r Result
+		if err := e.SelectAt(clock.Now(), sel, 24*time.Hour, &r); err != nil {
+			t.Fatal(err)
+		}
+		var c Comparison
+		if err := e.CompareAt(clock.Now(), sel, 24*time.Hour, Previous, &c); err != nil {
+			t.Fatal(err)
+		}
+		m, err := e.MatrixAt(clock.Now(), 24*time.Hour, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for where, got := range map[string]sketch.NPSSummary{"select": r.NPS, "compare": c.Current.NPS, "matrix": m[0].NPS} {
+			if got.Promoters() != promoters || got.Detractors() != detractors {
+				t.Fatalf("%s, %s: %d promoters and %d detractors, want %d and %d", what, where, got.Promoters(), got.Detractors(), promoters, detractors)
+			}
+		}
+	}
+	record("r-1", 1, 0, Recorded)
+	record("r-2", 1, 10, Recorded)
+	record("r-1", 1, 0, Duplicate)
+	check("delivered twice", 1, 1)
+	clock.Advance(2 * time.Hour) // the bucket is sealed; the answer is cached
+	check("sealed", 1, 1)
+	record("r-1", 2, 9, Updated)
+	check("corrected", 2, 0)
+	if held, err := e.DeleteResponseAt(clock.Now(), "r-2"); err != nil || !held {
+		t.Fatalf("delete r-2: got %v, %v", held, err)
+	}
+	check("deleted", 1, 0)
+}

@@ -171,6 +171,7 @@ func TestSnapshotMergeAssociative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clock := window.NewManualClock(t0)
 		var snaps [3][]byte
+		now := t0
 		for i := range snaps {
 			clock.Set(t0)
 			e := newTestEngine(t, clock, 2)
@@ -179,17 +180,25 @@ func TestSnapshotMergeAssociative(t *testing.T) {
 				e.Record(te.ev)
 			}
 			snaps[i] = snapshot(t, e)
+			if clock.Now().After(now) {
+				now = clock.Now()
+			}
 			e.Close()
 		}
-		now := clock.Now()
+		clock.Set(now) // merge after every snapshot was written: none holds a future bucket
 		left, bc, right := newTestEngine(t, clock, 1), newTestEngine(t, clock, 1), newTestEngine(t, clock, 1)
-		for _, s := range snaps {
-			left.MergeSnapshot(bytes.NewReader(s))
+		merge := func(e *Engine, snap []byte) {
+			if err := e.MergeSnapshot(bytes.NewReader(snap)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		bc.MergeSnapshot(bytes.NewReader(snaps[1]))
-		bc.MergeSnapshot(bytes.NewReader(snaps[2]))
-		right.MergeSnapshot(bytes.NewReader(snaps[0]))
-		right.MergeSnapshot(bytes.NewReader(snapshot(t, bc)))
+		for _, s := range snaps {
+			merge(left, s)
+		}
+		merge(bc, snaps[1])
+		merge(bc, snaps[2])
+		merge(right, snaps[0])
+		merge(right, snapshot(t, bc))
 		sameAnswers(t, "A+(B+C)", answers(t, right, now), answers(t, left, now))
 	})
 }
@@ -202,8 +211,10 @@ func smallSnapshot(t testing.TB) []byte {
 	for i, tp := range []string{"checkout", "web", "support"} {
 		clock.Set(t0.Add(time.Duration(i) * 90 * time.Minute))
 		for j := range 40 {
-			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now()})
+			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now(),
+				ResponseID: fmt.Sprint("r-", j%13), Version: uint64(j)}) // new responses, corrections
 		}
+		e.DeleteResponse(fmt.Sprint("r-", i))
 	}
 	return snapshot(t, e)
 }
@@ -243,7 +254,7 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}{
 		"empty":         {nil, ErrSnapshotCorrupt},
 		"not ours":      {[]byte("PK\x03\x04 not a snapshot at all"), ErrSnapshotCorrupt},
-		"version 2":     {append([]byte(snapshotMagic), 2), ErrSnapshotVersion},
+		"version 3":     {append([]byte(snapshotMagic), 3), ErrSnapshotVersion},
 		"trailing data": {append(bytes.Clone(good), 0), ErrSnapshotCorrupt},
 	} {
 		if err := target.MergeSnapshot(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
@@ -320,17 +331,34 @@ func FuzzMergeSnapshot(f *testing.F) {
 		f.Add(data)
 	}
 	clock := window.NewManualClock(t0.Add(3 * time.Hour))
+	{ // crafted: a bucket 24 years ahead, counts beyond MaxResponses
+		e, _ := New(Config{Clock: clock})
+		now := clock.Now().UnixNano()
+		key := func(u craftUnit) func(int) (Key, []craftUnit) {
+			return func(int) (Key, []craftUnit) { return Key{"kept", "web"}, []craftUnit{u} }
+		}
+		for _, u := range []craftUnit{nps9(0, e.layout.Slot(0, clock.Now().AddDate(24, 0, 0).UnixNano()), 1), nps9(0, e.layout.Slot(0, now), 1<<62)} {
+			var buf bytes.Buffer
+			if err := craft(&buf, e, now, 1, key(u)); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(buf.Bytes())
+		}
+		e.Close()
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, CacheBytes: -1}) // no cache: fuzz faster
+		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, MaxBytes: 4 << 20, CacheBytes: -1}) // no cache: fuzz faster
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer e.Close()
 		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now()})
+		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now(), ResponseID: "r-3", Version: 20})
 		before := snapshot(t, e)
 		if err := e.MergeSnapshot(bytes.NewReader(data)); err != nil {
 			if !errors.Is(err, ErrSnapshotCorrupt) && !errors.Is(err, ErrSnapshotVersion) &&
-				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrTooManyKeys) {
+				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrSnapshotRefused) &&
+				!errors.Is(err, ErrTooManyKeys) && !errors.Is(err, ErrMemoryBudget) && !errors.Is(err, ErrTooManyResponses) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			if after := snapshot(t, e); !bytes.Equal(after, before) {
@@ -380,6 +408,9 @@ func TestSeedCorpus(t *testing.T) {
 		e := newTestEngine(t, window.NewManualClock(t0.Add(3*time.Hour)), 1)
 		if err := e.MergeSnapshot(bytes.NewReader(data)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("%s: got %v, want %v", name, err, want)
+		}
+		if n := e.Stats().HeldResponses; n != 0 { // the seeds are of version 1, before responses
+			t.Errorf("%s: %d responses held, want 0", name, n)
 		}
 		e.Close()
 	}
