@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cxscore/cxscore/engine"
 	"github.com/cxscore/cxscore/server/httpapi"
 )
 
@@ -86,4 +88,22 @@ func TestJourneyFlag(t *testing.T) {
 			t.Errorf("got %v, want a usage error saying there is no such file", err)
 		}
 	})
+}
+
+// TestJourneyDoc: the limits doc.go gives for -journey are the ones
+// enforced.
+func TestJourneyDoc(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(strings.ReplaceAll(string(doc), "//", "")), " ")
+	for _, want := range []string{
+		fmt.Sprintf("name or touchpoint over %d bytes", engine.MaxLabelBytes),
+		fmt.Sprintf("more than %d stages", httpapi.MaxJourneyStages),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("doc.go does not say %q", want)
+		}
+	}
 }
