@@ -116,7 +116,11 @@ func checkChange(text, metric string, c *httpapi.Change, window string) error {
 	}
 	if arrow != wantArrow || why != wantWhy || unit != wantUnit || win != window ||
 		!shows(number, d, scoreDigits[metric]) || !signOK(number, d) {
-		return fmt.Errorf("%s change: got %q, want %+.3f%s vs previous %s, significant %v (p %v)", metric, text, d, wantUnit, window, sig, c.PValue)
+		p := "none"
+		if c.PValue != nil {
+			p = strconv.FormatFloat(*c.PValue, 'g', 3, 64)
+		}
+		return fmt.Errorf("%s change: got %q, want %+.3f%s vs previous %s, significant %t (p %s)", metric, text, d, wantUnit, window, sig, p)
 	}
 	return nil
 }

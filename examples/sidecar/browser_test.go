@@ -151,9 +151,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			if dir == "" {
 				t.Skip("set CXSCORE_SCREENSHOTS=dir to write screenshots")
 			}
-			tab.choose(t, "#window", "24h")
+			tab.choose(t, "#window", "1h") // the release and the promotion show as ▼ and ▲
 			tab.choose(t, "#trend-touchpoint", "*")
-			tab.waitForCards(t, sc.url, "", "*", "24h")
+			tab.waitForCards(t, sc.url, "", "*", "1h")
 			tab.screenshot(t, filepath.Join(dir, "dashboard-desktop.png"), 1280, 800, 1, true)
 			tab.screenshot(t, filepath.Join(dir, "dashboard-phone.png"), 390, 844, 2, false)
 			tab.do(t, "restoring the viewport", chromedp.EmulateViewport(1280, 800))

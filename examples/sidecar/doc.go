@@ -125,9 +125,18 @@
 //
 // GET / is a live dashboard for a person: per touchpoint and for all of
 // them, NPS, CSAT and CES with their margins, response counts and unique
-// customers over a chosen window and segment; the NPS split; and a trend
-// chart per metric with its 95% interval as a band (hourly over 24 hours
-// for windows up to a day, daily over 30 days beyond). It refreshes every
+// customers over a chosen window and segment, each score with its change
+// against the previous period of the same length from /v1/compare
+// ("▲ +4.2 vs previous 24h" when significant at 5%, "(not significant)"
+// when not, "not enough data" when a side has fewer than 10 answers; CES
+// is higher-is-easier, so ▲ is an improvement for every metric); the NPS
+// split; a segment × touchpoint heat map of a chosen metric from
+// /v1/matrix (orange below the middle of the scale, blue above, greyed
+// "too few" where enough is false, each cell with its responses); with
+// -journey, a journey scorecard of each stage's NPS, CSAT and CES and
+// their changes from /v1/journey; and a trend chart per metric with its
+// 95% interval as a band (hourly over 24 hours for windows up to a day,
+// daily over 30 days beyond). It refreshes every
 // 5 seconds, in place, and says so in a banner when the sidecar cannot be
 // reached. A score resting on fewer than 10 responses is shown as "too
 // few", greyed, with its count: with fewer, the margin passes ±30 NPS
