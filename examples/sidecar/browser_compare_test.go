@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -221,7 +222,7 @@ var rgb = regexp.MustCompile(`^rgb\((\d+), (\d+), (\d+)\)$`)
 // of metric over window: a row per segment, a column per touchpoint, each
 // key's score and responses, greyed "too few" where enough is false, an
 // empty cell where there is no key; and a scored cell orange below the
-// middle of the scale, blue above.
+// middle of the scale, blue above (beyond 1% of the scale from it).
 func (tb *tab) waitForHeatmap(t *testing.T, base, window, metric string) {
 	t.Helper()
 	tb.waitFor(t, fmt.Sprintf("the %s heat map over %s", metric, window), func() error {
@@ -256,12 +257,12 @@ func (tb *tab) waitForHeatmap(t *testing.T, base, window, metric string) {
 					continue
 				}
 				responses, enough, score := k.NPS.Responses, k.NPS.Enough, k.NPS.Score
-				mid := 0.0
+				mid, span := 0.0, 200.0 // the middle and width of the metric's scale
 				switch metric {
 				case "csat":
-					responses, enough, score, mid = k.CSAT.Responses, k.CSAT.Enough, k.CSAT.Score, 50
+					responses, enough, score, mid, span = k.CSAT.Responses, k.CSAT.Enough, k.CSAT.Score, 50, 100
 				case "ces":
-					responses, enough, score, mid = k.CES.Responses, k.CES.Enough, k.CES.Score, 4
+					responses, enough, score, mid, span = k.CES.Responses, k.CES.Enough, k.CES.Score, 4, 6
 				}
 				if want := "n = " + formatCount(responses); cell.Count != want {
 					return fmt.Errorf("%s: got count %q, want %q", where, cell.Count, want)
@@ -286,7 +287,8 @@ func (tb *tab) waitForHeatmap(t *testing.T, base, window, metric string) {
 				}
 				red, _ := strconv.Atoi(c[1])
 				blue, _ := strconv.Atoi(c[3])
-				if *score > mid && blue <= red || *score < mid && red <= blue {
+				// Near the middle both are near grey, and rounding may tip them.
+				if far := math.Abs(*score-mid) > span/100; far && (*score > mid && blue <= red || *score < mid && red <= blue) {
 					return fmt.Errorf("%s: score %v coloured %s, want blue above %v and orange below", where, *score, cell.Background, mid)
 				}
 			}
