@@ -62,9 +62,18 @@ const (
 	// Rest is the same window over every key outside the selection: a
 	// segment or a journey stage against everything else.
 	Rest
+	// YearEarlier is the same window 52 weeks (364 days) earlier: the
+	// same weekday, so that the weekly cycle cancels as with WeekEarlier,
+	// against the seasons of a year ago. It is retained only with tiers
+	// that keep days for more than a year (Config.Tiers); the default
+	// tiers keep 35 days, so with them it is always ErrWindow.
+	YearEarlier
 )
 
-// String returns the baseline's wire name: previous, week or rest.
+// yearEarlier is YearEarlier's distance: 52 weeks.
+const yearEarlier = 52 * 7 * 24 * time.Hour
+
+// String returns the baseline's wire name: previous, week, rest or year.
 func (b Baseline) String() string {
 	switch b {
 	case Previous:
@@ -73,6 +82,8 @@ func (b Baseline) String() string {
 		return "week"
 	case Rest:
 		return "rest"
+	case YearEarlier:
+		return "year"
 	}
 	return fmt.Sprintf("baseline(%d)", uint8(b))
 }
@@ -126,8 +137,8 @@ func (e *Engine) SelectAt(now time.Time, sel Selection, w time.Duration, r *Resu
 
 // CompareAt compares a selection's window of length w ending now with a
 // baseline, filling c. Errors wrap ErrWindow (the window, or its baseline,
-// cannot be answered: a Previous period or WeekEarlier window older than
-// the tiers retain), ErrBaseline or ErrClosed.
+// cannot be answered: a Previous period, WeekEarlier or YearEarlier window
+// older than the tiers retain), ErrBaseline or ErrClosed.
 //
 // Polled, with the sealed parts cached, a comparison against Previous or
 // WeekEarlier does not allocate; one against Rest allocates only when keys
@@ -148,10 +159,12 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 	case WeekEarlier:
 		week := int64(7 * 24 * time.Hour)
 		from, to = from-week, to-week
+	case YearEarlier:
+		from, to = from-int64(yearEarlier), to-int64(yearEarlier)
 	case Rest:
 		rest = true
 	default:
-		return fmt.Errorf("%w: %s, want Previous, WeekEarlier or Rest", ErrBaseline, against)
+		return fmt.Errorf("%w: %s, want Previous, WeekEarlier, YearEarlier or Rest", ErrBaseline, against)
 	}
 	if !rest && !e.retained(n, from, to) {
 		return fmt.Errorf("%w: the %s baseline of a %v window, %s to %s, is older than the tiers keep",

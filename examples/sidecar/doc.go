@@ -81,8 +81,10 @@
 // GET /v1/compare?segment=S&touchpoint=T&window=W&against=B compares a
 // selection's window with a baseline: B is previous (the period of the
 // same length just before; the default), week (the same window a week
-// earlier, for windows the day tier answers) or rest (every key outside
-// the selection, same window). segment and touchpoint may repeat to select
+// earlier, for windows the day tier answers), year (52 weeks earlier, the
+// same weekday; only with tiers that keep days for a year, which the
+// sidecar's do not) or rest (every key outside the selection, same
+// window). segment and touchpoint may repeat to select
 // a set (a journey stage: touchpoint=delivery&touchpoint=returns), whose
 // unique customers are a union; W defaults to 7d. It answers
 // {"segments","touchpoints","window","against","current","baseline","nps",
