@@ -163,7 +163,8 @@
 // cxscore_sidecar_events_rejected_total{reason} (reason is one of
 // bad_json, invalid_field, too_large, unknown_metric, score_out_of_range,
 // invalid_segment, invalid_touchpoint, too_old, too_new, too_many_keys,
-// closed, other); the histogram
+// invalid_response_id, too_many_responses, memory_budget, closed, other);
+// the histogram
 // cxscore_sidecar_http_request_duration_seconds{handler,method,code}; and
 // the Go runtime and process collectors. With -metrics-rollups (on by
 // default) the score gauges also cover every segment over all its
