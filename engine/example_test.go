@@ -85,18 +85,19 @@ func ExampleEngine_Trend() {
 			clock.Advance(time.Hour)
 		}
 	}
-	points, err := e.Trend(engine.Query{Segment: "smb", Window: 3 * time.Hour}, time.Hour, nil)
+	clock.Advance(20 * time.Minute) // 09:20: the last point is partial
+	points, err := e.Trend(engine.Query{Segment: "smb", Window: 2 * time.Hour}, time.Hour, nil)
 	if err != nil {
 		panic(err)
 	}
 	for _, p := range points {
 		nps, _ := p.NPS.Score()
-		fmt.Printf("%s  NPS %4.0f  (%d answers)\n", p.From.Format("15:04"), nps, p.NPS.Responses())
+		fmt.Printf("%s-%s  NPS %4.0f  (%d answers) partial %v\n", p.From.Format("15:04"), p.To.Format("15:04"), nps, p.NPS.Responses(), p.Partial)
 	}
 	// Output:
-	// 07:00  NPS   33  (3 answers)
-	// 08:00  NPS  100  (2 answers)
-	// 09:00  NPS  -33  (3 answers)
+	// 07:00-08:00  NPS   33  (3 answers) partial false
+	// 08:00-09:00  NPS  100  (2 answers) partial false
+	// 09:00-09:20  NPS  -33  (3 answers) partial true
 }
 
 func ExampleEngine_RecordBatch() {

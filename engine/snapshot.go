@@ -24,24 +24,26 @@ var (
 	// ErrSnapshotVersion: a snapshot of a format version this engine does
 	// not read.
 	ErrSnapshotVersion = errors.New("unsupported snapshot version")
-	// ErrSnapshotIncompatible: a snapshot of an engine with other tiers or
-	// another sketch precision, whose buckets cannot line up with ours.
+	// ErrSnapshotIncompatible: a snapshot of an engine with other tiers,
+	// another sketch precision or another time zone, whose buckets cannot
+	// line up with ours.
 	ErrSnapshotIncompatible = errors.New("incompatible snapshot")
 )
 
-// The snapshot format, version 1. Integers are unsigned (uvarint) or
+// The snapshot format, version 2 (version 1 has no zone: UTC). Integers are unsigned (uvarint) or
 // signed (varint) LEB128 varints as in encoding/binary.
 //
 //	magic       8 bytes "cxscore\x00"
-//	version     1 byte, 1
+//	version     1 byte, 2
 //	precision   uvarint: the unique-customer sketch precision
 //	tiers       uvarint n, then n × (resolution ns uvarint, retention ns uvarint)
+//	zone        uvarint length + the IANA name of Config.Location ("UTC")
 //	now         varint: the writer's clock, Unix ns
 //	keys        for each key: the byte 1, then
 //	              segment, touchpoint   uvarint length + UTF-8 bytes each
 //	              units                 uvarint n, then n ×
 //	                tier                uvarint
-//	                slot                varint: the bucket [slot·res, (slot+1)·res) of that tier
+//	                slot                varint: the bucket's slot in that tier (timeline.Layout.Slot, in the zone)
 //	                histogram           23 × uvarint: CSAT 1-5, CES 1-7, NPS 0-10
 //	                customers           uvarint length + uniques.Set encoding
 //	end         the byte 0, then uvarint: the number of keys
@@ -53,7 +55,7 @@ var (
 // encodings are canonical, so equal states write equal bytes.
 const (
 	snapshotMagic   = "cxscore\x00"
-	snapshotVersion = 1
+	snapshotVersion = 2
 	keyRecord       = 1
 	endRecord       = 0
 )
@@ -84,6 +86,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) (int64, error) {
 		buf = binary.AppendUvarint(buf, uint64(t.Resolution))
 		buf = binary.AppendUvarint(buf, uint64(t.Retention))
 	}
+	buf = appendString(buf, e.set.location.String())
 	buf = binary.AppendVarint(buf, now)
 	if _, err := out.Write(buf); err != nil {
 		return cw.n, err
@@ -216,8 +219,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 	if sr.err == nil && string(magic) != snapshotMagic {
 		return nil, fmt.Errorf("%w: not a cxscore snapshot (magic %q)", ErrSnapshotCorrupt, magic)
 	}
-	if v := sr.byte("version"); sr.err == nil && v != snapshotVersion {
-		return nil, fmt.Errorf("%w: version %d, this engine reads version %d", ErrSnapshotVersion, v, snapshotVersion)
+	v := sr.byte("version")
+	if sr.err == nil && v != snapshotVersion && v != 1 {
+		return nil, fmt.Errorf("%w: version %d, this engine reads versions 1 and %d", ErrSnapshotVersion, v, snapshotVersion)
 	}
 	precision := sr.uvarint("precision", 255)
 	tiers := sr.uvarint("tier count", 16)
@@ -233,9 +237,16 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 			compatible = false
 		}
 	}
+	zone := "UTC"
+	if v >= 2 {
+		zone = string(sr.bytes(int(sr.uvarint("zone length", 255)), "zone"))
+	}
 	sr.varint("time")
 	if sr.err != nil {
 		return nil, sr.err
+	}
+	if ours := e.set.location.String(); zone != ours {
+		return nil, fmt.Errorf("%w: the snapshot's buckets are days and hours in time zone %q, this engine's are in %q", ErrSnapshotIncompatible, zone, ours)
 	}
 	if !compatible {
 		var ours []window.Tier

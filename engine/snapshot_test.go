@@ -243,7 +243,7 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}{
 		"empty":         {nil, ErrSnapshotCorrupt},
 		"not ours":      {[]byte("PK\x03\x04 not a snapshot at all"), ErrSnapshotCorrupt},
-		"version 2":     {append([]byte(snapshotMagic), 2), ErrSnapshotVersion},
+		"version 3":     {append([]byte(snapshotMagic), 3), ErrSnapshotVersion},
 		"trailing data": {append(bytes.Clone(good), 0), ErrSnapshotCorrupt},
 	} {
 		if err := target.MergeSnapshot(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {

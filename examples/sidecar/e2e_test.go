@@ -184,7 +184,7 @@ func (m *e2eModel) gen(defects int) *e2eEvent {
 		case 8:
 			fields["touchpoint"], ev.reason = "*", "invalid_touchpoint"
 		case 9:
-			fields["time"], ev.reason = now.Add(-40*24*time.Hour).Format(time.RFC3339), "too_old"
+			fields["time"], ev.reason = now.Add(-70*24*time.Hour).Format(time.RFC3339), "too_old"
 		case 10:
 			fields["time"], ev.reason = now.Add(time.Hour).Format(time.RFC3339), "too_new"
 		case 11:

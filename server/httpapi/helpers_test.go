@@ -105,7 +105,7 @@ func (f *fixture) post(contentType, body string) (int, IngestResponse) {
 func (f *fixture) total() uint64 {
 	f.t.Helper()
 	var r engine.Result
-	if err := f.engine.Query(engine.Query{Window: 35 * 24 * time.Hour}, &r); err != nil {
+	if err := f.engine.Query(engine.Query{Window: 61 * 24 * time.Hour}, &r); err != nil {
 		f.t.Fatal(err)
 	}
 	return r.Responses()

@@ -180,7 +180,7 @@ func TestMergeRejects(t *testing.T) {
 		{name: "truncated in the checksum", body: valid[:len(valid)-2], status: 400, want: "truncated in checksum"},
 		{name: "a byte flipped", body: with(valid, len(valid)-12, valid[len(valid)-12]^0x40), status: 400, want: "corrupt snapshot"},
 		{name: "data after the end", body: append(slices.Clone(valid), 0), status: 400, want: "data after the checksum"},
-		{name: "a later version", body: with(valid, 8, 2), status: 422, want: "version 2"},
+		{name: "a later version", body: with(valid, 8, 3), status: 422, want: "version 3"},
 		{name: "another precision", body: incompatible, status: 409, want: "incompatible snapshot: precision 14"},
 		{name: "too many keys", body: valid, status: 409, want: "-max-keys"},
 		{name: "declared too large", body: make([]byte, limit+1), status: 413, want: "the limit is 4096 (-max-merge-bytes)"},

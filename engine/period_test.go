@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/cxscore/cxscore/window"
+)
+
+// Calendar periods in a zone against Go's time package: From is the local
+// midnight that starts the period (time.Date in the zone), To is its end or
+// now, and the counts are exactly the events in [From, To), with clocks
+// around DST transitions and late events.
+func TestPeriodsMatchTimePackage(t *testing.T) {
+	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "America/Sao_Paulo", "Pacific/Chatham"}
+	rapid.Check(t, func(rt *rapid.T) {
+		loc, err := time.LoadLocation(rapid.SampledFrom(zones).Draw(rt, "zone"))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rapid.Int64Range(0, int64(365*24*time.Hour)).Draw(rt, "now")))
+		if _, end := now.In(loc).ZoneBounds(); !end.IsZero() && rapid.Bool().Draw(rt, "near a transition") {
+			now = end.Add(time.Duration(rapid.Int64Range(-int64(3*24*time.Hour), int64(3*24*time.Hour)).Draw(rt, "from it")))
+		}
+		ws := rapid.IntRange(0, 6).Draw(rt, "week start")
+		clock := window.NewManualClock(now.Add(-60 * 24 * time.Hour))
+		e, err := New(Config{Location: loc, WeekStart: ws, Clock: clock, CacheBytes: -1})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer e.Close()
+		var times []time.Time
+		for clock.Now().Before(now) {
+			for range rapid.IntRange(0, 3).Draw(rt, "events") {
+				at := clock.Now().Add(-time.Duration(rapid.Int64Range(0, int64(30*time.Hour)).Draw(rt, "late by")))
+				if e.RecordAt(clock.Now(), Event{Segment: "s", Touchpoint: "t", Metric: NPS, Score: 9, Time: at}) == nil {
+					times = append(times, at)
+				}
+			}
+			clock.Advance(time.Duration(rapid.Int64Range(int64(time.Minute), int64(7*time.Hour)).Draw(rt, "advance")))
+		}
+		clock.Set(now)
+		y, m, d := now.In(loc).Date()
+		wd := int(time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Weekday()+6) % 7 // days after Monday
+		back := (wd - ws + 7) % 7
+		q := time.Month((int(m)-1)/3*3 + 1)
+		midnight := func(y int, m time.Month, d int) time.Time {
+			t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+			if t.In(loc).Day() != time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Day() {
+				rt.Skip("midnight skipped by the clock") // (Go normalizes it into the day before)
+			}
+			return t
+		}
+		cases := map[Period][2]time.Time{
+			Today:       {midnight(y, m, d), midnight(y, m, d+1)},
+			Yesterday:   {midnight(y, m, d-1), midnight(y, m, d)},
+			ThisWeek:    {midnight(y, m, d-back), midnight(y, m, d-back+7)},
+			LastWeek:    {midnight(y, m, d-back-7), midnight(y, m, d-back)},
+			ThisMonth:   {midnight(y, m, 1), midnight(y, m+1, 1)},
+			LastMonth:   {midnight(y, m-1, 1), midnight(y, m, 1)},
+			ThisQuarter: {midnight(y, q, 1), midnight(y, q+3, 1)},
+		}
+		for p, want := range cases {
+			var r Result
+			err := e.QueryAt(now, Query{Segment: "s", Touchpoint: "t", Period: p}, &r)
+			if want[0].Before(now.Add(-61 * 24 * time.Hour)) {
+				continue // beyond the default retention: either answer is checked elsewhere
+			}
+			if err != nil {
+				rt.Fatalf("%v at %v (%v): %v", p, now.In(loc), loc, err)
+			}
+			to := want[1]
+			if !to.Before(now) {
+				to = now
+			}
+			if !r.From.Equal(want[0]) || !r.To.Equal(to) {
+				rt.Fatalf("%v at %v: covers [%v, %v), want [%v, %v)", p, now.In(loc), r.From, r.To, want[0], to)
+			}
+			if r.Partial != want[1].After(now) {
+				rt.Fatalf("%v at %v: partial %v", p, now.In(loc), r.Partial)
+			}
+			n := uint64(0)
+			for _, at := range times {
+				if !at.Before(r.From) && (at.Before(r.To) || r.To.Equal(now) && at.Before(now.Truncate(time.Minute).Add(time.Minute))) {
+					n++
+				}
+			}
+			if got := r.NPS.Responses(); got != n {
+				rt.Fatalf("%v at %v [%v, %v): %d responses, want %d", p, now.In(loc), r.From, r.To, got, n)
+			}
+		}
+	})
+}
