@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,11 +24,13 @@ var (
 // (about a second) and shared: it is immutable.
 var workload = sync.OnceValue(func() *Workload { return MustWorkload(WorkloadConfig{Seed: 1}) })
 
-// recorder is what the Record benchmarks time: one event recorded at a
-// simulated now.
-type recorder interface {
-	RecordAt(now time.Time, ev engine.Event) error
-}
+// uniformWorkload is the second workload (UniformWorkload), generated once
+// per test binary when a benchmark asks for it.
+var uniformWorkload = sync.OnceValue(func() *Workload {
+	c := UniformWorkload
+	c.Seed = 1
+	return MustWorkload(c)
+})
 
 // contender is one design under comparison. Sub-benchmarks are named after
 // it, so benchstat and cmd/report can line them up.
@@ -47,7 +50,17 @@ var contenders = []contender{
 	}},
 	{"naive", func(testing.TB) (recorder, func()) { return NewNaive(), func() {} }},
 	{"CounterVec", func(testing.TB) (recorder, func()) { return newCounterVec(), func() {} }},
+	{"sharded", func(testing.TB) (recorder, func()) { return NewSharded(), func() {} }},
+	{"striped", func(testing.TB) (recorder, func()) { return NewStriped(), func() {} }},
 }
+
+// uniformContenders are those of the uniform workload: the naive baseline,
+// three times slower than the engine on the skewed one, is left out.
+var uniformContenders = slices.DeleteFunc(slices.Clone(contenders), func(c contender) bool { return c.name == "naive" })
+
+// forker is a recorder that gives each goroutine a recorder of its own
+// (Striped): RecordParallel asks each of its goroutines to Fork.
+type forker interface{ Fork() recorder }
 
 // counterVec is what teams use today to count survey responses in process:
 // a prometheus CounterVec with one series per segment, touchpoint, metric
@@ -73,11 +86,11 @@ const warmEvents = 200_000
 
 // warm returns a new recorder of c that has recorded the workload's first
 // warmEvents.
-func warm(b *testing.B, c contender, w *Workload) (recorder, func()) {
+func warm(b *testing.B, c contender, w *Workload, n int) (recorder, func()) {
 	r, done := c.new(b)
 	s := w.Stream(time.Time{})
 	var ev engine.Event
-	for range warmEvents {
+	for range n {
 		now := s.Next(&ev)
 		if err := r.RecordAt(now, ev); err != nil {
 			b.Fatal(err)
@@ -90,14 +103,24 @@ func warm(b *testing.B, c contender, w *Workload) (recorder, func()) {
 // at its simulated arrival time (RecordAt): the cost a service pays per
 // survey response, minute buckets rotating at the workload's 1,000 events
 // a simulated second, with 3% late events.
-func BenchmarkRecord(b *testing.B) {
-	w := workload()
-	for _, c := range contenders {
+func BenchmarkRecord(b *testing.B) { benchRecord(b, workload(), warmEvents, contenders) }
+
+// BenchmarkRecordUniform is BenchmarkRecord on the uniform workload, after
+// one warm pass (about a simulated hour), so that every key's minute and
+// hour buckets are full and rotating: steady state. At go test's default
+// -benchtime of 1s it then times 2-4 million events.
+func BenchmarkRecordUniform(b *testing.B) {
+	w := uniformWorkload()
+	benchRecord(b, w, w.Len(), uniformContenders)
+}
+
+func benchRecord(b *testing.B, w *Workload, warmN int, cs []contender) {
+	for _, c := range cs {
 		b.Run(c.name, func(b *testing.B) {
-			r, done := warm(b, c, w)
+			r, done := warm(b, c, w, warmN)
 			defer done()
 			s := w.Stream(time.Time{})
-			s.Seek(warmEvents)
+			s.Seek(warmN)
 			var ev engine.Event
 			b.ReportAllocs()
 			for b.Loop() {
@@ -115,17 +138,31 @@ func BenchmarkRecord(b *testing.B) {
 // shared counter, so they record the same hot keys at nearly the same
 // simulated time, as a busy service's request handlers do.
 func BenchmarkRecordParallel(b *testing.B) {
-	w := workload()
+	benchRecordParallel(b, workload(), warmEvents, contenders)
+}
+
+// BenchmarkRecordParallelUniform is BenchmarkRecordParallel on the uniform
+// workload, after one warm pass.
+func BenchmarkRecordParallelUniform(b *testing.B) {
+	w := uniformWorkload()
+	benchRecordParallel(b, w, w.Len(), uniformContenders)
+}
+
+func benchRecordParallel(b *testing.B, w *Workload, warmN int, cs []contender) {
 	const chunk = 64
-	for _, c := range contenders {
+	for _, c := range cs {
 		b.Run(c.name, func(b *testing.B) {
-			r, done := warm(b, c, w)
+			r, done := warm(b, c, w, warmN)
 			defer done()
 			var next paddedCounter
-			next.n.Store(warmEvents)
+			next.n.Store(int64(warmN))
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
+				rec := r
+				if f, ok := r.(forker); ok {
+					rec = f.Fork()
+				}
 				s := w.Stream(time.Time{})
 				var ev engine.Event
 				left := 0
@@ -136,7 +173,7 @@ func BenchmarkRecordParallel(b *testing.B) {
 					}
 					left--
 					now := s.Next(&ev)
-					if err := r.RecordAt(now, ev); err != nil {
+					if err := rec.RecordAt(now, ev); err != nil {
 						b.Error(err)
 						return
 					}

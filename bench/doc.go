@@ -20,6 +20,14 @@
 //     metric and score, incremented through WithLabelValues: what teams use
 //     today to count responses in process. It keeps no windows and no
 //     unique customers, so it only takes part in recording.
+//   - sharded: Sharded, the plain design a team writes when one mutex is
+//     too slow: 64 mutex shards by key hash, minute buckets for two hours
+//     with score counts and one axiomhq HyperLogLog (precision 14) each.
+//     It records only (TestShardedMatchesModel checks its counts).
+//   - striped: Striped, a floor rather than a design: per-goroutine stripes
+//     of plain counters and one HyperLogLog register update per event, no
+//     locks, no windows. Its RecordParallel scaling is what this machine
+//     allows recording to scale to.
 //
 // # Workload
 //
@@ -30,7 +38,11 @@
 // busiest 1% give a fifth of the answers, 2% anonymous answers, a mix of
 // 40% NPS (bimodal: 62% promoters, a 15% detractor tail), 40% CSAT (80% 4-5)
 // and 20% CES (centred on 5), arriving at 1,000 events a simulated second,
-// 3% of them late by a minute to 6 hours. A Stream replays its million
+// 3% of them late by a minute to 6 hours. UniformWorkload is the second
+// workload: keys uniform over the same 1,000, 100,000 customers drawn
+// uniformly, a million events a simulated hour, so every key's hour holds
+// about 1,000 answers from nearly as many customers, past the exact limit
+// of the engine's unique-customer sketches. A Stream replays its million
 // events endlessly, each pass shifted forward in time, so minute buckets
 // keep rotating at the simulated rate whatever the number of iterations.
 //
@@ -46,6 +58,10 @@
 //     (b.RunParallel), taking events in arrival order 64 at a time, so the
 //     cores hit the same hot keys at the same simulated time. Run it with
 //     -cpu 1,2 to see how recording scales.
+//   - BenchmarkRecordUniform, BenchmarkRecordParallelUniform: the same on
+//     the uniform workload, after one warm pass (about a simulated hour):
+//     steady state, 2-4 million events timed at the default -benchtime.
+//     The naive baseline is left out of them.
 //   - BenchmarkQuery: queries against a month of history (DefaultHistory:
 //     about 4.4 million events, built once per test binary in a few seconds):
 //     one key over 1 hour (a typical key, about 30 events a minute, and the
@@ -58,6 +74,15 @@
 //   - BenchmarkMemory: heap per key (B/key, from runtime.ReadMemStats after
 //     runtime.GC) with every tier full after 35 days of traffic, for a quiet
 //     key (20 customers an hour) and a busy one (500 an hour).
+//   - BenchmarkRecordResponse: BenchmarkRecord for cxscore with response
+//     ids (RecordResponseAt): "anonymous" (none), "new" (a fresh id per
+//     event), "duplicate" (held ids redelivered at their version) and
+//     "correction" (at a higher version: the old answer leaves its
+//     buckets). Ids are 12 characters, sliced from one string so that the
+//     benchmark allocates none itself.
+//   - BenchmarkHeldResponses: a million held responses: heap bytes per held
+//     response, and the snapshot bytes they add (per response and in all),
+//     against the same events without ids.
 //
 // The tests check what the comparison rests on: that the naive baseline
 // answers the same counts as the engine, and that the workload has the

@@ -46,5 +46,8 @@ type series struct {
 	key  Key
 	hash uint64
 	next atomic.Pointer[series] // another key with the same hash
-	data timeline.Series[bucket, *bucket]
+	// respRef is 1 + the number held responses name this series by, or 0
+	// (see keyRefs).
+	respRef atomic.Uint32
+	data    timeline.Series[bucket, *bucket]
 }

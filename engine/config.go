@@ -58,6 +58,16 @@ type Config struct {
 	// second old (by Clock) plus what keys created since take empty. Zero:
 	// no budget. Negative is invalid.
 	MaxBytes int64
+	// MaxHeldResponses bounds the responses (events with a ResponseID) held for
+	// deduplication and corrections, 24 bytes each in tables kept at most
+	// 90% full. A response is held until its bucket ages out of the coarsest
+	// tier (61 days with the default tiers), deleted ones too. When the
+	// limit is reached, what aged out is forgotten first; if none did, an
+	// event with a new response id is rejected with ErrTooManyResponses and
+	// changes nothing, while held responses are still deduplicated,
+	// corrected and deleted. (Counting a response without holding it would
+	// count its retries again.) Zero: 1,000,000. Negative is invalid.
+	MaxHeldResponses int
 	// Precision of the unique-customer sketches, sketch.MinPrecision to
 	// sketch.MaxPrecision: 2^p registers, standard error 1.04/√(2^p). Zero:
 	// 12 (1.6%, 4 KiB per busy bucket).
@@ -90,17 +100,19 @@ const DefaultMinResponses = 10
 
 // settings is a validated Config with defaults filled in.
 type settings struct {
-	layout     *timeline.Layout
-	location   *time.Location
-	weekStart  time.Weekday
-	maxKeys    int
-	overflow   Key
-	maxBytes   int64
-	precision  uint8
-	cacheBytes int64
-	lanes      int
-	minResp    uint64
-	clock      window.Clock
+	layout    *timeline.Layout
+	location  *time.Location
+	weekStart time.Weekday
+	maxKeys   int
+	overflow  Key
+	maxBytes  int64
+	// maxResponses is Config.MaxHeldResponses with its default.
+	maxResponses int
+	precision    uint8
+	cacheBytes   int64
+	lanes        int
+	minResp      uint64
+	clock        window.Clock
 	// sampleEvery: Record reads the clock on one event in sampleEvery (see
 	// clockSample). 64 for the system clock; 1, every event, for any other.
 	sampleEvery uint32
@@ -147,6 +159,17 @@ func (c Config) settings() (settings, error) {
 	}
 	if s.maxBytes = c.MaxBytes; s.maxBytes < 0 {
 		return s, fmt.Errorf("%w: MaxBytes %d, want ≥ 0", ErrConfig, s.maxBytes)
+	}
+	switch s.maxResponses = c.MaxHeldResponses; {
+	case s.maxResponses == 0:
+		s.maxResponses = 1_000_000
+	case s.maxResponses < 0:
+		return s, fmt.Errorf("%w: MaxHeldResponses %d, want ≥ 0", ErrConfig, s.maxResponses)
+	}
+	// A held response keeps its finest-tier slot in 32 bits, relative to now.
+	last := s.layout.Tier(s.layout.Tiers() - 1)
+	if span := (last.Retention + last.Resolution + future) / s.layout.Tier(0).Resolution; span >= 1<<30 {
+		return s, fmt.Errorf("%w: the tiers span %d finest buckets, want fewer than 2^30 (a coarser finest tier)", ErrConfig, span)
 	}
 	if s.precision == 0 {
 		s.precision = sketch.DefaultPrecision

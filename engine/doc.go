@@ -51,6 +51,43 @@
 // number of keys, so a flood of junk segment names cannot take the host's
 // memory.
 //
+// # Responses with an identity
+//
+// Survey tools deliver at least once and let customers change or withdraw
+// an answer. An Event with a ResponseID (the sender's response id) and a
+// Version (higher wins; the sender's updated-at time in milliseconds is a
+// natural choice) is counted once: the engine holds the latest version of
+// every response, and a delivery of it is one of three Outcomes, told apart
+// by RecordResponse (Record returns nil for all three, so retrying is safe):
+//
+//   - Recorded: a response it did not hold (or a deleted one re-created at
+//     a higher version).
+//   - Duplicate: the held version or a lower one: acknowledged, nothing
+//     changes. Not an error. A version is one answer: a second answer
+//     under the same version is a duplicate too.
+//   - Updated: a higher version, a correction: the old answer (its time,
+//     metric and score) is taken out of every bucket of every tier that
+//     holds it, and the new one is added at its own time.
+//
+// DeleteResponse takes a response's answer out the same way. Counts,
+// distributions and scores are then exactly those of an engine that only
+// ever saw the latest version of each response. Unique customers are not:
+// a customer set cannot tell whether the customer answered something else
+// in the bucket, so the customer of a corrected or deleted answer stays
+// counted (exact for corrections by the same customer in the same bucket;
+// otherwise an upper bound, by at most one per retracted answer).
+//
+// A held response takes 24 bytes (the id's 64-bit xxhash, never the
+// string; its version; its finest bucket, key, lane, metric and score) in
+// 256 tables kept at most 90% full, and is forgotten once its bucket leaves
+// the coarsest tier (61 days by default); then a redelivery counts again.
+// Config.MaxHeldResponses bounds them. Recording with a response id locks the
+// id's table from the check to the write, so concurrent deliveries of one
+// response resolve by version whatever their order; it adds a hash, a
+// probe and a lock to Record and does not allocate (the tables grow by a
+// quarter now and then). Snapshots carry held responses, and MergeSnapshot
+// resolves a response both sides hold by version.
+//
 // # Time
 //
 // Every method that reads the clock has a twin that takes the time

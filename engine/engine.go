@@ -21,6 +21,7 @@ type Engine struct {
 	versions *versions
 	cache    *resultCache
 	keyCache keyCache
+	resp     responses // held responses: see responses.go
 	writers  sync.Pool // *writer: placement hints, see writer
 	lanes    atomic.Uint32
 	scratch  sync.Pool // *bucket for query accumulators
@@ -66,11 +67,16 @@ func (e *Engine) Now() time.Time { return e.set.clock.Now() }
 
 // Record records one event, checked completely first: it returns an error
 // wrapping ErrUnknownMetric, ErrScoreOutOfRange, ErrInvalidSegment,
-// ErrInvalidTouchpoint, ErrTooOld, ErrTooNew, ErrTooManyKeys or ErrClosed
-// and changes nothing, or records the event in full. Recording an event of
+// ErrInvalidTouchpoint, ErrInvalidResponseID, ErrTooOld, ErrTooNew,
+// ErrTooManyKeys, ErrTooManyResponses, ErrMemoryBudget or ErrClosed and
+// changes nothing, or records the event in full. A duplicate delivery of a
+// held response (see Event.ResponseID) returns nil and changes nothing;
+// RecordResponse tells it apart. Recording an event of
 // an existing key, at a time whose bucket is open, takes one uncontended
 // lock and does not allocate.
 func (e *Engine) Record(ev Event) error {
+	// RecordResponse's body, repeated: calling it costs another frame and
+	// copy of ev, measured +24% at one key (BenchmarkRecord).
 	w := e.writers.Get().(*writer)
 	hasTime := !ev.Time.IsZero()
 	var t int64
@@ -81,7 +87,7 @@ func (e *Engine) Record(ev Event) error {
 	if !hasTime {
 		t = w.clock.now
 	}
-	err := e.record(w, w.clock.now, w.clock.oldest, t, &ev)
+	_, err := e.record(w, w.clock.now, w.clock.oldest, t, &ev)
 	e.writers.Put(w)
 	return err
 }
@@ -95,7 +101,7 @@ func (e *Engine) RecordAt(now time.Time, ev Event) error {
 	if !ev.Time.IsZero() {
 		t = eventNanos(ev.Time)
 	}
-	err := e.record(w, n, e.layout.Oldest(n), t, &ev)
+	_, err := e.record(w, n, e.layout.Oldest(n), t, &ev)
 	e.writers.Put(w)
 	return err
 }
@@ -109,6 +115,12 @@ func (e *Engine) RecordBatch(events []Event) error {
 
 // RecordBatchAt is RecordBatch with now as the engine's clock reading.
 func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
+	return e.recordBatch(now, events, nil)
+}
+
+// recordBatch records events as of now, and their outcomes in out unless
+// it is nil.
+func (e *Engine) recordBatch(now time.Time, events []Event, out []Outcome) error {
 	w := e.writers.Get().(*writer)
 	defer e.writers.Put(w)
 	n := now.UnixNano()
@@ -120,8 +132,12 @@ func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
 		if !ev.Time.IsZero() {
 			t = eventNanos(ev.Time)
 		}
-		if err := e.record(w, n, oldest, t, ev); err != nil {
+		o, err := e.record(w, n, oldest, t, ev)
+		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Err: err})
+		}
+		if out != nil {
+			out[i] = o
 		}
 	}
 	if rejected != nil {
@@ -131,40 +147,63 @@ func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
 }
 
 // record checks ev completely, then writes it at time t as of now.
-func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) error {
+func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) (Outcome, error) {
 	if e.closed.Load() {
-		return ErrClosed
+		return Rejected, ErrClosed
 	}
 	if err := ev.Metric.Check(ev.Score); err != nil {
-		return err
+		return Rejected, err
 	}
 	if t < oldest || t > now+int64(e.layout.Future()) {
-		return e.timeError(now, t, ev.Time)
+		return Rejected, e.timeError(now, t, ev.Time)
+	}
+	if ev.ResponseID != "" {
+		if err := checkResponseID(ev.ResponseID); err != nil {
+			return Rejected, err
+		}
 	}
 	s := e.keyCache.get(ev.Segment, ev.Touchpoint)
-	for {
-		if s == nil {
-			var err error
-			if s, err = e.lookup(ev.Segment, ev.Touchpoint, now); err != nil {
-				return err
-			}
+	if s == nil {
+		var err error
+		if s, err = e.lookup(ev.Segment, ev.Touchpoint, now); err != nil {
+			return Rejected, err
 		}
-		contended, ok := e.write(s, w.lane, now, t, ev)
+	}
+	outcome := Recorded
+	if ev.ResponseID != "" {
+		var err error
+		if outcome, err = e.recordResponse(w, now, t, ev, s); outcome != Recorded && outcome != Updated {
+			return outcome, err
+		}
+	} else if _, _, err := e.put(w, s, now, t, ev); err != nil {
+		return Rejected, err
+	}
+	if now >= e.keys.nextSweep.Load() {
+		e.maybeSweep(now)
+	}
+	return outcome, nil
+}
+
+// put writes ev at time t into s, or into its successor if s was deleted or
+// expired meanwhile, and returns the series and lane written.
+func (e *Engine) put(w *writer, s *series, now, t int64, ev *Event) (*series, int, error) {
+	for {
+		lane := int(uint(w.lane) % uint(e.set.lanes))
+		contended, ok := e.write(s, lane, now, t, ev)
 		if contended {
 			// Another core writes this lane (two writers were given the same
 			// one, or the scheduler moved them): try the next lane from now on.
 			w.lane++
 		}
 		if ok {
-			break
+			e.versions.wrote(e.layout, t)
+			return s, lane, nil
 		}
-		s = nil // the key was deleted or expired meanwhile: record into its successor
+		var err error
+		if s, err = e.lookup(ev.Segment, ev.Touchpoint, now); err != nil {
+			return nil, 0, err
+		}
 	}
-	e.versions.wrote(e.layout, t)
-	if now >= e.keys.nextSweep.Load() {
-		e.maybeSweep(now)
-	}
-	return nil
 }
 
 // write adds ev at time t to s's bucket on lane. ok is false if s was
@@ -210,14 +249,30 @@ type Stats struct {
 	Overflowed int64
 	// Bytes is about the memory keys hold: their labels, rings, buckets and
 	// sketches, as Config.MaxBytes counts it. The result cache (at most
-	// Config.CacheBytes) is not included.
+	// Config.CacheBytes) is not included, nor are held responses.
 	Bytes int64
+	// HeldResponses is the number of responses held for deduplication
+	// (Config.MaxHeldResponses), deleted ones included, and
+	// HeldResponseBytes the memory of their tables.
+	HeldResponses     int
+	HeldResponseBytes int64
+	// Duplicates, Updates and Deletions count, since New, the deliveries
+	// acknowledged as duplicates, the corrections applied and the responses
+	// deleted.
+	Duplicates, Updates, Deletions int64
 }
 
 // Stats returns the engine's size. It takes each key's locks in turn and
 // walks every bucket: its cost grows with the buckets held (see bench/).
 func (e *Engine) Stats() Stats {
-	s := Stats{Overflowed: e.keys.overflows.Load()}
+	s := Stats{
+		Overflowed:        e.keys.overflows.Load(),
+		HeldResponses:     int(e.resp.held.Load()),
+		HeldResponseBytes: e.resp.bytes(),
+		Duplicates:        e.resp.duplicates.Load(),
+		Updates:           e.resp.updates.Load(),
+		Deletions:         e.resp.deletions.Load(),
+	}
 	for _, se := range e.keys.series() {
 		s.Keys++
 		s.Buckets += se.data.Buckets()

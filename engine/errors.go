@@ -30,6 +30,13 @@ var (
 	// ErrTooManyKeys: recording an event would create a segment × touchpoint
 	// key beyond Config.MaxKeys.
 	ErrTooManyKeys = errors.New("too many keys")
+	// ErrInvalidResponseID: an event's response id is longer than
+	// MaxResponseIDBytes or not UTF-8, or DeleteResponse was given an empty
+	// one.
+	ErrInvalidResponseID = errors.New("invalid response id")
+	// ErrTooManyResponses: recording a new response would hold more than
+	// Config.MaxHeldResponses.
+	ErrTooManyResponses = errors.New("too many responses")
 	// ErrWindow: a query's window or trend step cannot be answered from the
 	// configured tiers.
 	ErrWindow = window.ErrWindow

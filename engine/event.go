@@ -37,6 +37,18 @@ type Event struct {
 	// Time is when the customer answered. Zero means now, which costs a
 	// clock read; set it when you know it.
 	Time time.Time
+	// ResponseID identifies the response at its sender (a survey tool's
+	// response id), for at-least-once delivery and corrections: optional,
+	// at most MaxResponseIDBytes of UTF-8. The engine counts a response once
+	// however often it is delivered, and a delivery with a higher Version
+	// replaces the held answer in every bucket (see Engine.RecordResponse).
+	// Empty means an anonymous delivery: counted every time. Only the id's
+	// 64-bit hash is kept.
+	ResponseID string
+	// Version orders the deliveries of one response: the highest wins (the
+	// sender's updated-at time in Unix milliseconds is a natural choice).
+	// Ignored without a ResponseID.
+	Version uint64
 }
 
 // Key is one segment × touchpoint pair the engine has seen.

@@ -152,6 +152,7 @@ func (e *Engine) removeLocked(gone []*series) {
 	for _, s := range gone {
 		dropped[s] = true
 		e.keyCache.forget(s)
+		e.resp.refs.drop(s)
 		if s == t.overflow {
 			t.overflow = nil
 		} else {

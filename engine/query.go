@@ -132,7 +132,7 @@ func (e *Engine) span(now int64, q *Query) (from, to int64, partial bool, err er
 		if !ok {
 			return 0, 0, false, fmt.Errorf("%w: unknown period %v", ErrWindow, q.Period)
 		}
-		a, b := e.layout.Bounds(now, c, back, e.set.weekStart)
+		a, b := e.layout.CalendarPeriod(now, c, back, e.set.weekStart)
 		sp, err := e.layout.Period(now, a, b)
 		if err != nil {
 			return 0, 0, false, fmt.Errorf("%w (%v is %s to %s)", err, q.Period, e.stamp(a), e.stamp(b))

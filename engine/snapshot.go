@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/internal/timeline"
-	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/window"
 )
 
@@ -30,11 +29,11 @@ var (
 	ErrSnapshotIncompatible = errors.New("incompatible snapshot")
 )
 
-// The snapshot format, version 2 (version 1 has no zone: UTC). Integers are unsigned (uvarint) or
+// The snapshot format, version 3. Integers are unsigned (uvarint) or
 // signed (varint) LEB128 varints as in encoding/binary.
 //
 //	magic       8 bytes "cxscore\x00"
-//	version     1 byte, 2
+//	version     1 byte, 3
 //	precision   uvarint: the unique-customer sketch precision
 //	tiers       uvarint n, then n × (resolution ns uvarint, retention ns uvarint)
 //	zone        uvarint length + the IANA name of Config.Location ("UTC")
@@ -47,7 +46,17 @@ var (
 //	                histogram           23 × uvarint: CSAT 1-5, CES 1-7, NPS 0-10
 //	                customers           uvarint length + uniques.Set encoding
 //	end         the byte 0, then uvarint: the number of keys
+//	responses   uvarint n, then n held responses (Config.MaxHeldResponses), by increasing id hash:
+//	              key                   uvarint: 1 + the index of its key above, or 0 for a key since deleted
+//	              id                    8 bytes big-endian: the response id's xxhash
+//	              version               uvarint
+//	              slot                  varint: its finest-tier bucket, minus the bucket of now
+//	              answer                1 byte: deleted << 7 | metric << 4 | score
 //	checksum    4 bytes big-endian CRC-32C (Castagnoli) of everything before it
+//
+// Version 2 is version 3 without the zone, and version 1 is version 2
+// without the responses. Both still load, into an engine in UTC only
+// (their buckets are UTC hours and days); version 1 holds no responses.
 //
 // Each unit holds every event of its bucket, so each event appears once per
 // tier; that is what makes a snapshot independent of how far the writer
@@ -55,7 +64,7 @@ var (
 // encodings are canonical, so equal states write equal bytes.
 const (
 	snapshotMagic   = "cxscore\x00"
-	snapshotVersion = 2
+	snapshotVersion = 3
 	keyRecord       = 1
 	endRecord       = 0
 )
@@ -70,6 +79,11 @@ func (e *Engine) WriteSnapshot(w io.Writer) (int64, error) {
 	if e.closed.Load() {
 		return 0, ErrClosed
 	}
+	// Held responses and the buckets they count in are written as one
+	// state: recording with a response id waits meanwhile (anonymous
+	// events do not).
+	e.resp.lockAll()
+	defer e.resp.unlockAll()
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	crc := crc32.New(castagnoli)
@@ -131,6 +145,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) (int64, error) {
 	}
 	buf = append(buf[:0], endRecord)
 	buf = binary.AppendUvarint(buf, uint64(len(all)))
+	buf = e.resp.appendSnapshot(buf, all, e.layout, now)
 	if _, err := out.Write(buf); err != nil {
 		return cw.n, err
 	}
@@ -172,14 +187,33 @@ func (b *bucket) appendHistogram(dst []byte) []byte {
 // buckets line up by time. Merging into an empty engine restores the
 // snapshot; merging replicas' snapshots into one engine answers as one
 // engine that recorded all their events would, unique counts included.
-// Buckets older than this engine retains are dropped.
+// Buckets older than this engine retains are dropped, so a snapshot
+// restored some time after it was written loses only what aged out.
+//
+// A snapshot is outside input, and MergeSnapshot takes only what this
+// engine could have recorded itself: no bucket further ahead of its clock
+// than Config.MaxFuture, none older than its tier keeps at the time the
+// snapshot was written, and no counts that would take the engine past
+// MaxResponses (so no count can wrap around). What it allocates is bounded
+// by the configuration: reading stops as soon as the keys would exceed
+// Config.MaxKeys or the buckets read would not fit Config.MaxBytes beside
+// what the engine holds, and a key holds at most a ring of buckets per
+// tier. Merges run one at a time.
+//
+// Held responses (see Event.ResponseID) merge by version: when the engine
+// and the snapshot hold the same response, only the higher version's answer
+// stays counted, and at equal versions a deletion wins, so replicas that
+// both received a webhook count it once. Unique customers of the answer
+// taken out stay counted, as for corrections.
 //
 // The snapshot is read and checked completely, checksum included, before
 // anything changes: on any error the engine is exactly as it was. Errors
 // wrap ErrSnapshotCorrupt, ErrSnapshotVersion, ErrSnapshotIncompatible,
-// ErrTooManyKeys (the snapshot's keys would exceed Config.MaxKeys) or
-// ErrClosed, or are r's read errors. Memory grows only with the bytes
-// actually read, never with a length the input claims.
+// ErrSnapshotRefused (with ErrTooNew or ErrTooOld for a bucket's time),
+// ErrTooManyKeys (the snapshot's keys would exceed Config.MaxKeys),
+// ErrTooManyResponses (its new responses would exceed Config.MaxHeldResponses),
+// ErrMemoryBudget or ErrClosed, or are r's read errors. Memory grows only
+// with the bytes actually read, never with a length the input claims.
 //
 // Queries running during the merge may see some keys merged and others
 // not yet.
@@ -187,8 +221,20 @@ func (e *Engine) MergeSnapshot(r io.Reader) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	staged, err := e.readSnapshot(r)
+	// One merge at a time: each checks the engine's responses and memory
+	// before it adds to them.
+	e.merging.Lock()
+	defer e.merging.Unlock()
+	staged, responses, err := e.readSnapshot(r)
 	if err != nil {
+		return err
+	}
+	now := e.Now().UnixNano()
+	// Held responses and their buckets change together: recording with a
+	// response id waits meanwhile (lock order: responses, then keys).
+	e.resp.lockAll()
+	defer e.resp.unlockAll()
+	if err := e.resp.admit(responses, e.layout, now, e.set.maxResponses, len(staged)); err != nil {
 		return err
 	}
 	keys := make([]Key, len(staged))
@@ -202,6 +248,7 @@ func (e *Engine) MergeSnapshot(r io.Reader) error {
 	for i, s := range staged {
 		series[i].data.Absorb(s.units, s.buckets)
 	}
+	e.mergeResponses(responses, series, now)
 	e.versions.epoch.Add(1) // every cached result may have changed
 	return nil
 }
@@ -213,114 +260,129 @@ type stagedKey struct {
 }
 
 // readSnapshot parses and checks a whole snapshot.
-func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
+func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error) {
 	sr := &snapReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(castagnoli)}
 	magic := sr.bytes(len(snapshotMagic), "magic")
 	if sr.err == nil && string(magic) != snapshotMagic {
-		return nil, fmt.Errorf("%w: not a cxscore snapshot (magic %q)", ErrSnapshotCorrupt, magic)
+		return nil, nil, fmt.Errorf("%w: not a cxscore snapshot (magic %q)", ErrSnapshotCorrupt, magic)
 	}
-	v := sr.byte("version")
-	if sr.err == nil && v != snapshotVersion && v != 1 {
-		return nil, fmt.Errorf("%w: version %d, this engine reads versions 1 and %d", ErrSnapshotVersion, v, snapshotVersion)
+	version := sr.byte("version")
+	if sr.err == nil && (version < 1 || version > snapshotVersion) {
+		return nil, nil, fmt.Errorf("%w: version %d, this engine reads versions 1 to %d", ErrSnapshotVersion, version, snapshotVersion)
 	}
 	precision := sr.uvarint("precision", 255)
 	tiers := sr.uvarint("tier count", 16)
 	if sr.err != nil {
-		return nil, sr.err
+		return nil, nil, sr.err
 	}
 	compatible := precision == uint64(e.set.precision) && tiers == uint64(e.layout.Tiers())
 	var theirs []window.Tier
 	for k := range tiers {
 		t := window.Tier{Resolution: sr.duration("resolution"), Retention: sr.duration("retention")}
 		theirs = append(theirs, t)
-		if int(k) >= e.layout.Tiers() || t != e.layout.Tier(int(k)) {
+		// Retentions may differ (main's default days were 35, ours are
+		// 61): buckets line up as long as the resolutions do.
+		if int(k) >= e.layout.Tiers() || t.Resolution != e.layout.Tier(int(k)).Resolution {
 			compatible = false
 		}
 	}
-	zone := "UTC"
-	if v >= 2 {
+	zone := "UTC" // versions 1 and 2 have no zone: their buckets are UTC days and hours
+	if version >= 3 {
 		zone = string(sr.bytes(int(sr.uvarint("zone length", 255)), "zone"))
 	}
-	sr.varint("time")
+	written := sr.varint("time")
 	if sr.err != nil {
-		return nil, sr.err
+		return nil, nil, sr.err
 	}
 	if ours := e.set.location.String(); zone != ours {
-		return nil, fmt.Errorf("%w: the snapshot's buckets are days and hours in time zone %q, this engine's are in %q", ErrSnapshotIncompatible, zone, ours)
+		return nil, nil, fmt.Errorf("%w: the snapshot's buckets are days and hours in time zone %q, this engine's are in %q", ErrSnapshotIncompatible, zone, ours)
 	}
 	if !compatible {
 		var ours []window.Tier
 		for k := range e.layout.Tiers() {
 			ours = append(ours, e.layout.Tier(k))
 		}
-		return nil, fmt.Errorf("%w: precision %d and tiers %v, this engine has precision %d and tiers %v",
+		return nil, nil, fmt.Errorf("%w: precision %d and tiers %v, this engine has precision %d and tiers %v",
 			ErrSnapshotIncompatible, precision, theirs, e.set.precision, ours)
 	}
 
-	// A key holds at most a ring of buckets per tier.
-	maxUnits := uint64(0)
-	for k := range e.layout.Tiers() {
-		maxUnits += uint64(e.layout.Tier(k).Retention/e.layout.Tier(k).Resolution) + 64
+	check, err := e.newMergeCheck(written)
+	if err != nil {
+		return nil, nil, err
 	}
+	for k, t := range theirs {
+		check.longer[k] = t.Retention > e.layout.Tier(k).Retention
+	}
+	maxUnits := uint64(e.layout.MaxUnits())           // a key holds at most a ring of buckets per tier
 	maxUniques := uint64(16 + 8 + 1<<e.set.precision) // the largest valid encoding, dense
 	var staged []stagedKey
 	seen := map[Key]bool{}
 	for {
 		tag := sr.byte("record")
 		if sr.err != nil {
-			return nil, sr.err
+			return nil, nil, sr.err
 		}
 		if tag == endRecord {
 			break
 		}
 		if tag != keyRecord {
-			return nil, sr.corrupt("record tag %d", tag)
-		}
-		if len(staged) >= e.set.maxKeys {
-			return nil, fmt.Errorf("%w: the snapshot has more than %d keys", ErrTooManyKeys, e.set.maxKeys)
+			return nil, nil, sr.corrupt("record tag %d", tag)
 		}
 		k := Key{Segment: sr.label("segment"), Touchpoint: sr.label("touchpoint")}
 		if sr.err != nil {
-			return nil, sr.err
+			return nil, nil, sr.err
 		}
 		if err := checkLabel(ErrInvalidSegment, "segment", k.Segment); err != nil {
-			return nil, sr.corrupt("%v", err)
+			return nil, nil, sr.corrupt("%v", err)
 		}
 		if err := checkLabel(ErrInvalidTouchpoint, "touchpoint", k.Touchpoint); err != nil {
-			return nil, sr.corrupt("%v", err)
+			return nil, nil, sr.corrupt("%v", err)
 		}
 		if seen[k] {
-			return nil, sr.corrupt("key %q × %q twice", k.Segment, k.Touchpoint)
+			return nil, nil, sr.corrupt("key %q × %q twice", k.Segment, k.Touchpoint)
 		}
 		seen[k] = true
+		if err := check.key(k); err != nil {
+			return nil, nil, err
+		}
 		sk := stagedKey{key: k}
 		n := sr.uvarint("unit count", maxUnits)
 		prev := timeline.Unit{Tier: -1}
 		for range n {
 			u := timeline.Unit{Tier: int(sr.uvarint("tier", tiers-1)), Slot: sr.varint("slot")}
 			if sr.err != nil {
-				return nil, sr.err
+				return nil, nil, sr.err
 			}
 			if u.Tier < prev.Tier || (u.Tier == prev.Tier && u.Slot <= prev.Slot) {
-				return nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
+				return nil, nil, sr.corrupt("units of %q × %q out of order", k.Segment, k.Touchpoint)
 			}
 			prev = u
-			b := newBucket(e.set.precision, uniques.Sorted) // as encoded: merges into sorted buckets stay linear
+			b := check.unit(k, u)
+			keep := b != nil
+			if !keep {
+				b = check.discard()
+			}
 			for m := CSAT; m <= NPS; m++ {
 				lo, hi := m.Scale()
 				for score := lo; score <= hi; score++ {
-					b.hist.AddN(m, score, sr.uvarint("count", 1<<62))
+					b.hist.AddN(m, score, sr.uvarint("count", 1<<64-1)) // checked by check.add
 				}
 			}
 			enc := sr.bytes(int(sr.uvarint("sketch length", maxUniques)), "sketch")
 			if sr.err != nil {
-				return nil, sr.err
+				return nil, nil, sr.err
 			}
 			if err := b.uniq.UnmarshalBinary(enc); err != nil {
-				return nil, sr.corrupt("customers of %q × %q: %v", k.Segment, k.Touchpoint, err)
+				return nil, nil, sr.corrupt("customers of %q × %q: %v", k.Segment, k.Touchpoint, err)
 			}
 			if b.uniq.Precision() != e.set.precision {
-				return nil, sr.corrupt("a sketch of precision %d", b.uniq.Precision())
+				return nil, nil, sr.corrupt("a sketch of precision %d", b.uniq.Precision())
+			}
+			if !keep {
+				continue
+			}
+			if err := check.add(k, b); err != nil {
+				return nil, nil, err
 			}
 			sk.units = append(sk.units, u)
 			sk.buckets = append(sk.buckets, b)
@@ -328,27 +390,36 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, error) {
 		staged = append(staged, sk)
 	}
 	if n := sr.uvarint("key count", uint64(e.set.maxKeys)); sr.err == nil && n != uint64(len(staged)) {
-		return nil, sr.corrupt("ends after %d keys, says %d", len(staged), n)
+		return nil, nil, sr.corrupt("ends after %d keys, says %d", len(staged), n)
 	}
 	if sr.err != nil {
-		return nil, sr.err
+		return nil, nil, sr.err
+	}
+	var responses []stagedResponse
+	if version >= 2 {
+		if responses = e.readResponses(sr, len(staged), written); sr.err != nil {
+			return nil, nil, sr.err
+		}
 	}
 	want := sr.crc.Sum32()
 	var sum [4]byte
 	if _, err := io.ReadFull(sr.r, sum[:]); err != nil {
 		sr.fail("checksum", err)
-		return nil, sr.err
+		return nil, nil, sr.err
 	}
 	if got := binary.BigEndian.Uint32(sum[:]); got != want {
-		return nil, fmt.Errorf("%w: checksum %08x, content sums to %08x", ErrSnapshotCorrupt, got, want)
+		return nil, nil, fmt.Errorf("%w: checksum %08x, content sums to %08x", ErrSnapshotCorrupt, got, want)
 	}
 	switch _, err := sr.r.ReadByte(); {
 	case err == nil:
-		return nil, fmt.Errorf("%w: data after the checksum", ErrSnapshotCorrupt)
+		return nil, nil, fmt.Errorf("%w: data after the checksum", ErrSnapshotCorrupt)
 	case err != io.EOF:
-		return nil, err // the reader's own error
+		return nil, nil, err // the reader's own error
 	}
-	return staged, nil
+	if check.refused != nil {
+		return nil, nil, check.refused
+	}
+	return staged, responses, nil
 }
 
 // snapReader reads snapshot fields, hashing exactly the bytes it consumes.

@@ -171,6 +171,7 @@ func TestSnapshotMergeAssociative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clock := window.NewManualClock(t0)
 		var snaps [3][]byte
+		now := t0
 		for i := range snaps {
 			clock.Set(t0)
 			e := newTestEngine(t, clock, 2)
@@ -179,17 +180,25 @@ func TestSnapshotMergeAssociative(t *testing.T) {
 				e.Record(te.ev)
 			}
 			snaps[i] = snapshot(t, e)
+			if clock.Now().After(now) {
+				now = clock.Now()
+			}
 			e.Close()
 		}
-		now := clock.Now()
+		clock.Set(now) // merge after every snapshot was written: none holds a future bucket
 		left, bc, right := newTestEngine(t, clock, 1), newTestEngine(t, clock, 1), newTestEngine(t, clock, 1)
-		for _, s := range snaps {
-			left.MergeSnapshot(bytes.NewReader(s))
+		merge := func(e *Engine, snap []byte) {
+			if err := e.MergeSnapshot(bytes.NewReader(snap)); err != nil {
+				t.Fatal(err)
+			}
 		}
-		bc.MergeSnapshot(bytes.NewReader(snaps[1]))
-		bc.MergeSnapshot(bytes.NewReader(snaps[2]))
-		right.MergeSnapshot(bytes.NewReader(snaps[0]))
-		right.MergeSnapshot(bytes.NewReader(snapshot(t, bc)))
+		for _, s := range snaps {
+			merge(left, s)
+		}
+		merge(bc, snaps[1])
+		merge(bc, snaps[2])
+		merge(right, snaps[0])
+		merge(right, snapshot(t, bc))
 		sameAnswers(t, "A+(B+C)", answers(t, right, now), answers(t, left, now))
 	})
 }
@@ -202,8 +211,10 @@ func smallSnapshot(t testing.TB) []byte {
 	for i, tp := range []string{"checkout", "web", "support"} {
 		clock.Set(t0.Add(time.Duration(i) * 90 * time.Minute))
 		for j := range 40 {
-			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now()})
+			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now(),
+				ResponseID: fmt.Sprint("r-", j%13), Version: uint64(j)}) // new responses, corrections
 		}
+		e.DeleteResponse(fmt.Sprint("r-", i))
 	}
 	return snapshot(t, e)
 }
@@ -243,7 +254,7 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}{
 		"empty":         {nil, ErrSnapshotCorrupt},
 		"not ours":      {[]byte("PK\x03\x04 not a snapshot at all"), ErrSnapshotCorrupt},
-		"version 3":     {append([]byte(snapshotMagic), 3), ErrSnapshotVersion},
+		"version 4":     {append([]byte(snapshotMagic), 4), ErrSnapshotVersion},
 		"trailing data": {append(bytes.Clone(good), 0), ErrSnapshotCorrupt},
 	} {
 		if err := target.MergeSnapshot(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
@@ -320,17 +331,34 @@ func FuzzMergeSnapshot(f *testing.F) {
 		f.Add(data)
 	}
 	clock := window.NewManualClock(t0.Add(3 * time.Hour))
+	{ // crafted: a bucket 24 years ahead, counts beyond MaxResponses
+		e, _ := New(Config{Clock: clock})
+		now := clock.Now().UnixNano()
+		key := func(u craftUnit) func(int) (Key, []craftUnit) {
+			return func(int) (Key, []craftUnit) { return Key{"kept", "web"}, []craftUnit{u} }
+		}
+		for _, u := range []craftUnit{nps9(0, e.layout.Slot(0, clock.Now().AddDate(24, 0, 0).UnixNano()), 1), nps9(0, e.layout.Slot(0, now), 1<<62)} {
+			var buf bytes.Buffer
+			if err := craft(&buf, e, now, 1, key(u)); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(buf.Bytes())
+		}
+		e.Close()
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, CacheBytes: -1}) // no cache: fuzz faster
+		e, err := New(Config{Clock: clock, Lanes: 1, MaxKeys: 100, MaxBytes: 4 << 20, CacheBytes: -1}) // no cache: fuzz faster
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer e.Close()
 		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now()})
+		e.Record(Event{Segment: "kept", Touchpoint: "web", Metric: NPS, Score: 9, Time: clock.Now(), ResponseID: "r-3", Version: 20})
 		before := snapshot(t, e)
 		if err := e.MergeSnapshot(bytes.NewReader(data)); err != nil {
 			if !errors.Is(err, ErrSnapshotCorrupt) && !errors.Is(err, ErrSnapshotVersion) &&
-				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrTooManyKeys) {
+				!errors.Is(err, ErrSnapshotIncompatible) && !errors.Is(err, ErrSnapshotRefused) &&
+				!errors.Is(err, ErrTooManyKeys) && !errors.Is(err, ErrMemoryBudget) && !errors.Is(err, ErrTooManyResponses) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			if after := snapshot(t, e); !bytes.Equal(after, before) {
@@ -381,6 +409,111 @@ func TestSeedCorpus(t *testing.T) {
 		if err := e.MergeSnapshot(bytes.NewReader(data)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("%s: got %v, want %v", name, err, want)
 		}
+		if n := e.Stats().HeldResponses; n != 0 { // the seeds are of version 1, before responses
+			t.Errorf("%s: %d responses held, want 0", name, n)
+		}
 		e.Close()
+	}
+}
+
+// A snapshot written by main's engine before the zone was added (format 2:
+// UTC buckets, held responses, days kept 35 days) loads into an engine in
+// UTC with this package's default tiers, and holds exactly what the same
+// events recorded here hold: equal snapshots, byte for byte.
+func TestLoadsFormat2(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "format2", "main.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[len(snapshotMagic)] != 2 {
+		t.Fatalf("testdata/format2/main.snap is of version %d, want 2", data[len(snapshotMagic)])
+	}
+	loaded := newTestEngine(t, window.NewManualClock(format2Clock), 2)
+	defer loaded.Close()
+	if err := loaded.MergeSnapshot(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	recorded := newTestEngine(t, window.NewManualClock(format2Clock), 1)
+	defer recorded.Close()
+	if err := recordFormat2(recorded, format2Clock); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := loaded.Stats().HeldResponses, recorded.Stats().HeldResponses; got != want || got == 0 {
+		t.Fatalf("got %d held responses, want %d (and some)", got, want)
+	}
+	if got, want := snapshot(t, loaded), snapshot(t, recorded); !bytes.Equal(got, want) {
+		t.Fatalf("the loaded format-2 snapshot holds other buckets or responses than the same events recorded here")
+	}
+	for _, p := range []Period{Today, Yesterday, ThisWeek, ThisMonth} {
+		var got, want Result
+		if err := loaded.QueryAt(format2Clock, Query{Period: p}, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := recorded.QueryAt(format2Clock, Query{Period: p}, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got.NPS != want.NPS || got.CSAT != want.CSAT || got.CES != want.CES || got.UniqueCustomers != want.UniqueCustomers {
+			t.Errorf("%v: got %+v, want %+v", p, got, want)
+		}
+	}
+	// Its buckets are UTC days: an engine in another zone refuses it.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(Config{Clock: window.NewManualClock(format2Clock), Location: berlin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.MergeSnapshot(bytes.NewReader(data)); !errors.Is(err, ErrSnapshotIncompatible) {
+		t.Fatalf("into Europe/Berlin: got %v, want ErrSnapshotIncompatible", err)
+	}
+}
+
+// Tiers of the same resolutions line up whatever their retentions: an
+// engine that keeps days for 35 days (main's old default) takes a snapshot
+// of one that keeps them for 61, dropping the days it does not keep, and
+// the other way round.
+func TestSnapshotOtherRetention(t *testing.T) {
+	clock := window.NewManualClock(t0)
+	short := window.DefaultTiers()
+	short[2].Retention = 35 * 24 * time.Hour
+	newEngine := func(tiers []window.Tier) *Engine {
+		e, err := New(Config{Clock: clock, Tiers: tiers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	long := newEngine(nil)
+	defer long.Close()
+	for _, age := range []time.Duration{time.Minute, 20 * 24 * time.Hour, 50 * 24 * time.Hour} {
+		if err := long.Record(Event{Segment: "smb", Touchpoint: "web", Metric: NPS, Score: 9, Time: t0.Add(-age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shortE := newEngine(short)
+	defer shortE.Close()
+	if err := shortE.MergeSnapshot(bytes.NewReader(snapshot(t, long))); err != nil {
+		t.Fatalf("61 days into 35: %v", err)
+	}
+	var r Result
+	if err := shortE.Query(Query{Window: 30 * 24 * time.Hour}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.NPS.Responses(); got != 2 {
+		t.Fatalf("61 days into 35: %d responses over 30 days, want 2", got)
+	}
+	back := newEngine(nil)
+	defer back.Close()
+	if err := back.MergeSnapshot(bytes.NewReader(snapshot(t, shortE))); err != nil {
+		t.Fatalf("35 days into 61: %v", err)
+	}
+	if err := back.Query(Query{Window: 60 * 24 * time.Hour}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.NPS.Responses(); got != 2 {
+		t.Fatalf("35 days into 61: %d responses over 60 days, want 2 (the 50-day-old one was dropped)", got)
 	}
 }

@@ -82,9 +82,9 @@ func genMessages(rng *rand.Rand, prefix string, n int) []message {
 				Metric:     m,
 				Score:      sc[0] + rng.IntN(sc[1]-sc[0]+1),
 				Time:       t0.Add(-time.Duration(rng.Int64N(int64(3 * time.Hour)))),
+				ResponseID: fmt.Sprintf("%s-%d", prefix, i),
+				Version:    1,
 			},
-			ResponseID: fmt.Sprintf("%s-%d", prefix, i),
-			Version:    1,
 		}
 	}
 	return out

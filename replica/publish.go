@@ -78,7 +78,7 @@ func (r *Replica) check(m *message) error {
 	if n := len(m.Event.CustomerID); n > MaxIDBytes {
 		return fmt.Errorf("%w: customer id of %d bytes, want at most %d", ErrIDTooLong, n, MaxIDBytes)
 	}
-	if n := len(m.ResponseID); n > MaxIDBytes {
+	if n := len(m.Event.ResponseID); n > MaxIDBytes {
 		return fmt.Errorf("%w: response id of %d bytes, want at most %d", ErrIDTooLong, n, MaxIDBytes)
 	}
 	return nil
@@ -91,7 +91,7 @@ func (r *Replica) check(m *message) error {
 func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 	size := 0
 	for i := range msgs {
-		size += 32 + len(msgs[i].Event.Segment) + len(msgs[i].Event.Touchpoint) + len(msgs[i].Event.CustomerID) + len(msgs[i].ResponseID)
+		size += 32 + len(msgs[i].Event.Segment) + len(msgs[i].Event.Touchpoint) + len(msgs[i].Event.CustomerID) + len(msgs[i].Event.ResponseID)
 	}
 	buf := make([]byte, 0, size) // one allocation for every message's data
 	data := make([][]byte, len(msgs))

@@ -60,7 +60,7 @@ func TestPublishEvents(t *testing.T) {
 	bad := good
 	bad.Score = 11
 	tooOld := good
-	tooOld.Time = t0.Add(-40 * 24 * time.Hour)
+	tooOld.Time = t0.Add(-70 * 24 * time.Hour) // past the 61 days the default tiers keep
 	longID := good
 	longID.CustomerID = string(make([]byte, MaxIDBytes+1))
 
@@ -129,15 +129,50 @@ func TestDuplicatePublishCountedOnce(t *testing.T) {
 	if again != first {
 		t.Fatalf("retried batch acknowledged up to %d, want the original %d", again, first)
 	}
-	next := msgs[:1:1]
-	next[0].Version = 2 // a new version of a response is a new message
-	last := publish(t, r, next)
-	if last != first+1 {
-		t.Fatalf("new version stored at %d, want %d", last, first+1)
+	// A correction is a new message; an older version published after it
+	// (delivered late) is stored too, another Nats-Msg-Id, but the engine
+	// counts it as a duplicate.
+	corrected, stale := msgs[0], msgs[0]
+	corrected.Event.Version, corrected.Event.Metric, corrected.Event.Score = 2, engine.NPS, 0
+	stale.Event.Version = 0
+	last := publish(t, r, []message{corrected, stale})
+	if last != first+2 {
+		t.Fatalf("correction and stale version stored up to %d, want %d", last, first+2)
 	}
 	waitApplied(t, r, last)
-	if got := responses(t, eng); got != 11 {
-		t.Fatalf("got %d responses, want 11", got)
+	want := reference(t, append([]message{corrected}, msgs[1:]...))
+	sameAnswers(t, "after a correction", want, eng)
+	if got := responses(t, eng); got != 10 {
+		t.Fatalf("got %d responses, want the 10 published, one of them corrected", got)
+	}
+}
+
+// Events published with a response id carry it through the stream: a
+// replica deduplicates and corrects as an engine does.
+func TestPublishResponses(t *testing.T) {
+	s := runServer(t)
+	eng := newEngine(t)
+	r := openReplica(t, eng, testConfig([]string{s.ClientURL()}, "RESP"))
+	ctx := context.Background()
+	ev := engine.Event{CustomerID: "c-1", Segment: "smb", Touchpoint: "web", Metric: engine.NPS, Score: 3, ResponseID: "delighted-77", Version: 1}
+	if _, err := r.Publish(ctx, []engine.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := r.Publish(ctx, []engine.Event{ev}) // a retried webhook: dropped by the stream
+	if err != nil || seq != 1 {
+		t.Fatalf("retry stored at %d (%v), want the original 1", seq, err)
+	}
+	ev.Version, ev.Score = 2, 10 // the customer changed the answer
+	if seq, err = r.Publish(ctx, []engine.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, r, seq)
+	var res engine.Result
+	if err := eng.QueryAt(t0, engine.Query{Window: time.Minute}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.NPS.Responses() != 1 || res.NPS.Promoters() != 1 {
+		t.Fatalf("NPS %d responses, %d promoters, want the one corrected answer, a promoter", res.NPS.Responses(), res.NPS.Promoters())
 	}
 }
 
@@ -160,7 +195,7 @@ func TestSkipsBadMessages(t *testing.T) {
 	ackMsg("cxscore.events.x.y", []byte{9, 9, 9}) // malformed, straight to the stream
 	// An event too old for the engine (a long outage), bypassing Check.
 	old := genMessages(rand.New(rand.NewPCG(5, 6)), "o", 1)
-	old[0].Event.Time = t0.Add(-40 * 24 * time.Hour)
+	old[0].Event.Time = t0.Add(-70 * 24 * time.Hour) // past the 61 days the default tiers keep
 	publish(t, r, old)
 	good := genMessages(rand.New(rand.NewPCG(7, 8)), "g", 5)
 	last := publish(t, r, good)

@@ -13,38 +13,26 @@ import (
 // MaxIDBytes is the longest customer id or response id an event may carry.
 const MaxIDBytes = 1024
 
-// message is one event as the stream carries it: the engine's event plus
-// the response id and version that name it for deduplication.
+// message is one event as the stream carries it. Its response id and
+// version name it for the stream's deduplication (msgID).
 type message struct {
-	Event      engine.Event
-	ResponseID string
-	Version    uint64
+	Event engine.Event
 }
 
 // fromEngine and (*message).engineEvent are the one place engine events map
 // to and from the wire.
-//
-// TODO(lead): engine.Event is getting ResponseID string and Version uint64
-// (the responses issue). When they land, set m.ResponseID = ev.ResponseID
-// and m.Version = ev.Version here, and the reverse in engineEvent; the wire
-// format and the Nats-Msg-Id header already carry both. Until then events
-// published through Publish have no response id, so no Nats-Msg-Id.
-func fromEngine(ev engine.Event) message {
-	return message{Event: ev}
-}
+func fromEngine(ev engine.Event) message { return message{Event: ev} }
 
-func (m *message) engineEvent() engine.Event {
-	return m.Event
-}
+func (m *message) engineEvent() engine.Event { return m.Event }
 
 // msgID is the Nats-Msg-Id of an event: its response id and version, or ""
 // for an event without a response id. The version is the text after the
 // last "/", so every (id, version) pair has its own msgID.
 func (m *message) msgID() string {
-	if m.ResponseID == "" {
+	if m.Event.ResponseID == "" {
 		return ""
 	}
-	return m.ResponseID + "/" + strconv.FormatUint(m.Version, 10)
+	return m.Event.ResponseID + "/" + strconv.FormatUint(m.Event.Version, 10)
 }
 
 // The wire format of an event, version 1. Integers are LEB128 varints as in
@@ -73,11 +61,11 @@ func appendMessage(dst []byte, m *message) []byte {
 	dst = binary.AppendVarint(dst, ev.Time.UnixNano())
 	dst = append(dst, byte(ev.Metric))
 	dst = binary.AppendVarint(dst, int64(ev.Score))
-	dst = binary.AppendUvarint(dst, m.Version)
+	dst = binary.AppendUvarint(dst, m.Event.Version)
 	dst = appendString(dst, ev.Segment)
 	dst = appendString(dst, ev.Touchpoint)
 	dst = appendString(dst, ev.CustomerID)
-	return appendString(dst, m.ResponseID)
+	return appendString(dst, m.Event.ResponseID)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -113,9 +101,8 @@ func decodeMessage(data []byte, m *message) error {
 		Event: engine.Event{
 			CustomerID: cust, Segment: seg, Touchpoint: tp,
 			Metric: engine.Metric(metric), Score: int(score), Time: time.Unix(0, t).UTC(),
+			ResponseID: resp, Version: version,
 		},
-		ResponseID: resp,
-		Version:    version,
 	}
 	return nil
 }

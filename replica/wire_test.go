@@ -24,9 +24,9 @@ func genMessage(t *rapid.T) message {
 			Metric:     engine.Metric(rapid.Uint8().Draw(t, "metric")),
 			Score:      rapid.Int().Draw(t, "score"),
 			Time:       time.Unix(0, rapid.Int64().Draw(t, "time")).UTC(),
+			ResponseID: str("response", 40),
+			Version:    rapid.Uint64().Draw(t, "version"),
 		},
-		ResponseID: str("response", 40),
-		Version:    rapid.Uint64().Draw(t, "version"),
 	}
 }
 
@@ -60,7 +60,7 @@ func TestWireRejects(t *testing.T) {
 	long := ok
 	long.Event.Segment = strings.Repeat("x", engine.MaxLabelBytes+1)
 	longID := ok
-	longID.ResponseID = strings.Repeat("x", MaxIDBytes+1)
+	longID.Event.ResponseID = strings.Repeat("x", MaxIDBytes+1)
 	version := appendMessage(nil, &ok)
 	version[0] = 2
 	for _, tc := range []struct {
@@ -85,7 +85,7 @@ func TestWireRejects(t *testing.T) {
 }
 
 func FuzzDecodeMessage(f *testing.F) {
-	ok := message{Event: engine.Event{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 9, Time: time.Unix(1764600000, 5)}, ResponseID: "r-7", Version: 3}
+	ok := message{Event: engine.Event{CustomerID: "c-1", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.NPS, Score: 9, Time: time.Unix(1764600000, 5), ResponseID: "r-7", Version: 3}}
 	data := appendMessage(nil, &ok)
 	f.Add(data)
 	f.Add(data[:len(data)-1])

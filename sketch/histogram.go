@@ -32,6 +32,14 @@ func (h *Histogram) AddN(m Metric, score int, n uint64) {
 	h.c[base[m]+score] += n
 }
 
+// Remove takes back one response counted by Add: after h.Add(m, score) and
+// h.Remove(m, score), h is as it was. Counters count modulo 2^64, so a
+// histogram may hold a Remove whose Add is in another histogram; merging
+// the two gives the exact counts again, in any order (the engine takes a
+// corrected or retracted answer out this way). It panics if m.Check(score)
+// fails.
+func (h *Histogram) Remove(m Metric, score int) { h.AddN(m, score, ^uint64(0)) }
+
 // Count returns the number of responses of m with the given score, 0 for a
 // score off m's scale.
 func (h *Histogram) Count(m Metric, score int) uint64 {

@@ -55,7 +55,8 @@
 // of objects a syntax error ends the reading (nothing after it can be
 // trusted to line up), and the answer is 400 with the error and the counts
 // of the events before it, which were recorded. A line or array element
-// over 64 KiB is one rejected event (too_large).
+// over -max-event-bytes (64 KiB) is one rejected event (too_large), read
+// past without being held: a request holds at most one event's text.
 //
 // # Scores
 //
@@ -133,12 +134,15 @@
 // goes to a temporary file in the same folder, which is synced and renamed
 // over FILE, and then the folder is synced: a crash at any moment leaves the
 // previous snapshot or the new one, whole, and loses at most the events of
-// the last period. A crash in the middle of a write leaves its temporary
+// the last period plus the time of one write (the period counts from the
+// end of the previous write). A crash in the middle of a write leaves its temporary
 // file (FILE.tmp-*), which the next start removes, so give every sidecar a
 // FILE of its own. The file is readable by its owner only: it holds every
 // score and segment name. Each write is logged ("snapshot written", with
 // its size and duration), a failed one at level ERROR, after which the
-// previous file stays and the next period tries again. /metrics adds
+// previous file stays, /readyz answers 503 with the reason until a write
+// succeeds, and every period tries again. A FILE that is not a regular
+// file (a folder, a FIFO) stops the start at once. /metrics adds
 // cxscore_sidecar_snapshot_writes_total, cxscore_sidecar_snapshot_failures_total,
 // cxscore_sidecar_snapshot_last_success_timestamp_seconds (alert when it
 // falls behind), cxscore_sidecar_snapshot_last_duration_seconds,
@@ -159,10 +163,12 @@
 // changes nothing. The answer is 200 {"merged": true, "keys": N}, N being the
 // keys the sidecar holds afterwards, or {"error": "..."} with 400 for a
 // body that is not a complete snapshot (truncated, damaged, something
-// else), 422 for a snapshot format version this sidecar cannot read, 409
-// for a valid snapshot that conflicts with this sidecar's configuration or
-// state (another -precision, or more keys together than -max-keys allows;
-// the same body may merge elsewhere), 413 for a body over -max-merge-bytes
+// else), 422 for a snapshot format version this sidecar cannot read or one
+// holding what it does not take (buckets beyond the clock's skew or older
+// than their tier keeps, counts past engine.MaxResponses), 409 for a valid
+// snapshot that conflicts with this sidecar's configuration or state
+// (another -precision, more keys together than -max-keys allows, or more
+// memory than its budget; the same body may merge elsewhere), 413 for a body over -max-merge-bytes
 // (1 GiB by default: a merge holds about its body in memory) and 415 for a
 // compressed one. Downloads count against -write-timeout, uploads against
 // -read-timeout.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -50,9 +51,15 @@ func stopWithGoRun(ctx context.Context, logger *slog.Logger) context.Context {
 }
 
 // builtByGoRun reports whether exe lies where go run puts the binaries it
-// builds: $GOTMPDIR (or the temporary folder)/go-build*/b001/exe/name.
+// builds: $GOTMPDIR (or the temporary folder)/go-build*/b001/exe/name when
+// it links one, or, since Go 1.24, the build cache's
+// $GOCACHE/xx/<64 hex digits>-d/name when it runs one it linked before. The
+// shapes are matched rather than the folders, which go env may move.
 func builtByGoRun(exe string) bool {
 	dir := filepath.Dir(exe)
+	if goCacheEntry.MatchString(filepath.Base(dir)) && goCachePrefix.MatchString(filepath.Base(filepath.Dir(dir))) {
+		return true
+	}
 	if filepath.Base(dir) != "exe" {
 		return false
 	}
@@ -63,3 +70,8 @@ func builtByGoRun(exe string) bool {
 	}
 	return false
 }
+
+var (
+	goCacheEntry  = regexp.MustCompile(`^[0-9a-f]{64}-d$`)
+	goCachePrefix = regexp.MustCompile(`^[0-9a-f]{2}$`)
+)

@@ -58,6 +58,7 @@ type config struct {
 	precision       uint
 	cacheBytes      int64
 	maxBody         int64
+	maxEvent        int64
 	metricsWindows  []metrics.Window
 	metricsRollups  bool
 	merge           bool
@@ -125,6 +126,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
 	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
+	fs.Int64Var(&c.maxEvent, "max-event-bytes", httpapi.DefaultMaxEventBytes, "largest JSON text of one event (an NDJSON line, an array element), in `bytes`;\nlarger ones are rejected (too_large) without being held, 64 to 16 MiB")
 	windows := fs.String("metrics-windows", "5m,1h,24h", "comma-separated `windows` that /metrics reports scores over")
 	fs.BoolVar(&c.metricsRollups, "metrics-rollups", true, "also report every segment over all touchpoints (touchpoint=\"*\"), every touchpoint over all\nsegments (segment=\"*\") and everything, computed by the engine (unique customers do not add up)")
 	fs.BoolVar(&c.merge, "merge", false, "serve POST /v1/merge, which adds a snapshot to the state; needs a token (-token, -admin-token or\ntheir variables)")
@@ -134,7 +136,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
 	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
-	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "how often to write -snapshot; at most this much is lost if the process dies")
+	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "pause between the end of one -snapshot write and the start of the next; a crash loses at most\nthis much plus one write's time (cxscore_sidecar_snapshot_last_duration_seconds)")
 	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
 	natsURLs := fs.String("nats", "", "record through a NATS JetStream stream shared with other sidecars: comma-separated nats:// `URLs`\nof its servers, or embedded to run a JetStream server in this process (see -nats-dir)")
 	fs.StringVar(&c.nats.stream, "nats-stream", "CXSCORE", "`name` of the JetStream stream of events (created if missing)")
@@ -180,6 +182,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.maxBody <= 0 {
 		return bad("-max-body %d, want > 0", c.maxBody)
+	}
+	if c.maxEvent < 64 || c.maxEvent > 16<<20 {
+		return bad("-max-event-bytes %d, want 64 to %d", c.maxEvent, 16<<20)
 	}
 	if c.snapshotEvery <= 0 {
 		return bad("-snapshot-every %v, want > 0", c.snapshotEvery)
@@ -297,10 +302,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		CheckHost:     isLoopback(ln.Addr()),
 		AllowedHosts:  c.allowedHosts,
 		MaxBodyBytes:  c.maxBody,
+		MaxEventBytes: c.maxEvent,
 		MaxMergeBytes: c.maxMergeBytes,
 		Merge:         c.merge,
 		Dashboard:     true,
-		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		// Concurrent scrapes share one gathering (at 10,000 keys it is
+		// the cost of a scrape); a scraper that does not read is cut by
+		// -write-timeout, releasing what it holds.
+		Metrics: promhttp.HandlerFor(metrics.Shared(registry), promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		}),
 		Ready:    ready,

@@ -29,7 +29,7 @@ func TestParseFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.addr != "127.0.0.1:8080" || c.token != "" || c.maxKeys != 10_000 || c.maxFuture != time.Minute ||
-			c.precision != 12 || c.maxBody != httpapi.DefaultMaxBodyBytes || len(c.metricsWindows) != 3 ||
+			c.precision != 12 || c.maxBody != httpapi.DefaultMaxBodyBytes || c.maxEvent != httpapi.DefaultMaxEventBytes || len(c.metricsWindows) != 3 ||
 			c.logLevel != slog.LevelInfo || c.logJSON || c.readTimeout >= c.writeTimeout {
 			t.Errorf("got %+v, want the documented defaults", c)
 		}
@@ -82,6 +82,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"-max-keys 0", "-max-keys 0, want > 0"},
 		{"-max-body -5", "-max-body -5, want > 0"},
+		{"-max-event-bytes 10", "-max-event-bytes 10, want 64 to 16777216"},
 		{"-precision 300", "-precision 300, want 8-16"},
 		{"-metrics-windows 5m,,1h", `-metrics-windows: window "": want a Go duration`},
 		{"-metrics-windows 1h,1h", "1h listed twice"},

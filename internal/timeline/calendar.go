@@ -67,10 +67,10 @@ func weekOf(d int64, weekStart time.Weekday) int64 {
 	return d - floorMod(d+int64(time.Thursday)-int64(weekStart), 7)
 }
 
-// Bounds returns the calendar period of kind c that is back periods before
+// CalendarPeriod returns the calendar period of kind c that is back periods before
 // the one holding now (0: this one, 1: the last one), as [from, to): from
 // and to are local midnights, to may be after now.
-func (l *Layout) Bounds(now int64, c Calendar, back int, weekStart time.Weekday) (from, to int64) {
+func (l *Layout) CalendarPeriod(now int64, c Calendar, back int, weekStart time.Weekday) (from, to int64) {
 	d := l.Day(now)
 	var first, next int64 // civil days
 	switch c {

@@ -185,7 +185,7 @@ func checkEdgesRapid(rt *rapid.T, l *Layout, from, to int64) {
 }
 
 // Calendar periods are the local dates Go's time package gives.
-func TestBounds(t *testing.T) {
+func TestCalendarPeriod(t *testing.T) {
 	zones := allZones()
 	rapid.Check(t, func(rt *rapid.T) {
 		name := rapid.SampledFrom(append(namedZones, rapid.SampledFrom(zones).Draw(rt, "any zone"))).Draw(rt, "zone")
@@ -216,7 +216,7 @@ func TestBounds(t *testing.T) {
 			{Quarters, 1, civilDay(y, q-3, 1), civilDay(y, q, 1)},
 		}
 		for _, c := range cases {
-			from, to := l.Bounds(now, c.c, c.back, ws)
+			from, to := l.CalendarPeriod(now, c.c, c.back, ws)
 			if want, wantTo := firstLocalMinute(loc, c.first), firstLocalMinute(loc, c.end); from != want || to != wantTo {
 				rt.Fatalf("%s at %s (local %s): period %d back %d: [%s, %s), want [%s, %s)", name, stamp(now), time.Unix(0, now).In(loc),
 					c.c, c.back, time.Unix(0, from).In(loc), time.Unix(0, to).In(loc), time.Unix(0, want).In(loc), time.Unix(0, wantTo).In(loc))

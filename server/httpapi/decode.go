@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,9 +13,10 @@ import (
 	"github.com/cxscore/cxscore/engine"
 )
 
-// maxEventBytes is the largest JSON text of one event. An event is a few
-// short strings and a number; anything this big is a mistake or an attack.
-const maxEventBytes = 64 << 10
+// DefaultMaxEventBytes is the default limit on the JSON text of one event
+// (Options.MaxEventBytes). An event is a few short strings and a number;
+// anything this big is a mistake or an attack.
+const DefaultMaxEventBytes = 64 << 10
 
 // Sentinels for events the sidecar rejects before they reach the engine. The
 // engine's own sentinels (engine.ErrScoreOutOfRange, ...) classify the rest;
@@ -50,12 +52,14 @@ const (
 	fieldMetric
 	fieldScore
 	fieldTime
+	fieldResponse
+	fieldVersion
 	numFields
 )
 
-var fieldNames = [numFields]string{"customer_id", "segment", "touchpoint", "metric", "score", "time"}
+var fieldNames = [numFields]string{"customer_id", "segment", "touchpoint", "metric", "score", "time", "response_id", "version"}
 
-const knownFields = "customer_id, segment, touchpoint, metric, score and time"
+const knownFields = "customer_id, segment, touchpoint, metric, score, time, response_id and version"
 
 // maxInterned bounds the labels an eventDecoder keeps, so that a request
 // full of distinct junk labels costs allocations, not memory.
@@ -77,8 +81,8 @@ type eventDecoder struct {
 }
 
 // decode decodes raw, the JSON text of one event, into ev. The error, if
-// any, wraps errBadJSON, errBadField, engine.ErrUnknownMetric or
-// engine.ErrScoreOutOfRange and says what was wrong in terms a client can
+// any, wraps errBadJSON, errBadField, engine.ErrUnknownMetric,
+// engine.ErrScoreOutOfRange or engine.ErrInvalidResponseID and says what was wrong in terms a client can
 // act on. decode checks the shape and types of the event; the engine checks
 // the rest (labels, times, keys) when the event is recorded.
 func (d *eventDecoder) decode(raw []byte, ev *engine.Event) error {
@@ -143,7 +147,33 @@ func (d *eventDecoder) decode(raw []byte, ev *engine.Event) error {
 	if ev.Time, err = parseTime(vals[fieldTime]); err != nil {
 		return err
 	}
+	if ev.ResponseID, err = d.text(fieldResponse, vals[fieldResponse], false); err != nil {
+		return err
+	}
+	if len(ev.ResponseID) > engine.MaxResponseIDBytes {
+		return fmt.Errorf("%w: response_id of %d bytes, want at most %d", engine.ErrInvalidResponseID, len(ev.ResponseID), engine.MaxResponseIDBytes)
+	}
+	if ev.Version, err = parseVersion(vals[fieldVersion]); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseVersion decodes a response's version: absent or null is 0, else a
+// non-negative integer written in plain digits (as every JSON encoder
+// writes an integer such as a time in milliseconds) up to 2^64-1.
+func parseVersion(val []byte) (uint64, error) {
+	if val == nil || val[0] == 'n' {
+		return 0, nil
+	}
+	if c := val[0]; c != '-' && (c < '0' || c > '9') {
+		return 0, rejectf(errBadField, "version: want a non-negative integer, got %s", describe(val))
+	}
+	n, err := strconv.ParseUint(string(val), 10, 64)
+	if err != nil {
+		return 0, rejectf(errBadField, "version: want a non-negative integer of at most 20 digits, got %s", short(val))
+	}
+	return n, nil
 }
 
 // syntaxError describes why raw, which is not valid JSON, is not.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/cxscore/cxscore/engine"
 )
@@ -22,7 +23,10 @@ const batchSize = 256
 const maxListed = 1000
 
 // IngestResponse is the answer to POST /v1/events, whatever its status.
-// Accepted events were recorded. Rejected lists the first 1000 rejected
+// Accepted events were recorded: anonymous deliveries and new responses.
+// Updated events corrected a response held at a lower version (its old
+// answer was replaced). Duplicates were acknowledged and not counted: their
+// response is held at their version or a higher one (a retried request). Rejected lists the first 1000 rejected
 // events by index, ascending; RejectedCount counts all of them. Error is
 // set when the body could not be read to its end, or when nothing was
 // recorded: the events before a break were still decoded and recorded, and
@@ -30,9 +34,15 @@ const maxListed = 1000
 type IngestResponse struct {
 	Error         string      `json:"error,omitempty"`
 	Accepted      int         `json:"accepted"`
+	Duplicates    int         `json:"duplicates"`
+	Updated       int         `json:"updated"`
 	Rejected      []Rejection `json:"rejected"`
 	RejectedCount int         `json:"rejected_count"`
 }
+
+// acknowledged counts the events taken: recorded, corrections and
+// duplicates.
+func (r *IngestResponse) acknowledged() int { return r.Accepted + r.Updated + r.Duplicates }
 
 // Rejection is one event of a POST /v1/events that was not recorded: its
 // 0-based index in the body (NDJSON: among the non-blank lines) and why.
@@ -63,21 +73,23 @@ type ingest struct {
 	br       *bufio.Reader
 	raw      json.RawMessage
 	batch    []engine.Event
-	index    []int       // index[i] is the event index of batch[i]
-	pending  []Rejection // decoder rejections since the last flush
-	next     int         // index of the next event
-	closed   int         // rejections because the engine was closed
+	outcomes []engine.Outcome // of batch, when the engine records
+	index    []int            // index[i] is the event index of batch[i]
+	pending  []Rejection      // decoder rejections since the last flush
+	next     int              // index of the next event
+	closed   int              // rejections because the engine was closed
+	off      int64            // bytes of the body consumed (JSON forms)
 	resp     IngestResponse
 }
 
 func (in *ingest) reset(ctx context.Context, s *Handler, body io.Reader) {
 	in.s, in.ctx, in.lost = s, ctx, nil
 	if in.br == nil {
-		in.br = bufio.NewReaderSize(body, maxEventBytes)
+		in.br = bufio.NewReaderSize(body, s.maxEvent)
 	} else {
 		in.br.Reset(body)
 	}
-	in.next, in.closed = 0, 0
+	in.next, in.closed, in.off = 0, 0, 0
 	if in.resp.Rejected == nil {
 		in.resp.Rejected = make([]Rejection, 0, 8) // [] on the wire, not null
 	}
@@ -95,7 +107,7 @@ func (in *ingest) release() {
 	clear(in.batch)
 	in.batch = in.batch[:0]
 	clear(in.resp.Rejected)
-	if cap(in.raw) > 4*maxEventBytes {
+	if cap(in.raw) > 4*DefaultMaxEventBytes {
 		in.raw = nil
 	}
 }
@@ -146,12 +158,12 @@ func (s *Handler) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
 	case err != nil:
 		s.writeEventsError(w, &in.resp, err)
-	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
+	case in.resp.acknowledged() == 0 && in.resp.RejectedCount > 0 && in.closed == in.resp.RejectedCount:
 		// Shutting down before anything was recorded: another replica
 		// or a later try may take the same body whole.
 		in.resp.Error = "shutting down; nothing was recorded"
 		writeJSON(w, http.StatusServiceUnavailable, &in.resp)
-	case in.resp.Accepted == 0 && in.resp.RejectedCount > 0:
+	case in.resp.acknowledged() == 0 && in.resp.RejectedCount > 0:
 		in.resp.Error = "every event was rejected; nothing was recorded"
 		writeJSON(w, http.StatusUnprocessableEntity, &in.resp)
 	default:
@@ -186,7 +198,7 @@ func (s *Handler) writeEventsError(w http.ResponseWriter, resp *IngestResponse, 
 // readNDJSON reads one event per line. Each line stands alone: one that is
 // not a JSON event object is a rejected event, and the next line is read
 // as usual. Blank lines are skipped and take no index. A line longer than
-// maxEventBytes is rejected without being held in memory.
+// the handler's MaxEventBytes is rejected without being held in memory.
 func (in *ingest) readNDJSON() error {
 	if err := in.skipBOM(); err != nil && err != io.EOF {
 		return err
@@ -194,7 +206,7 @@ func (in *ingest) readNDJSON() error {
 	for {
 		line, err := in.br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			in.rejectNext(rejectf(errTooLarge, "event longer than %d bytes", maxEventBytes))
+			in.rejectNext(rejectf(errTooLarge, "event longer than %d bytes (-max-event-bytes)", in.s.maxEvent))
 			for err == bufio.ErrBufferFull {
 				_, err = in.br.ReadSlice('\n')
 			}
@@ -213,10 +225,11 @@ func (in *ingest) readNDJSON() error {
 }
 
 // readJSON reads a JSON array of events or a sequence of event objects
-// (one, or several one after another), streaming: encoding/json's Decoder
-// holds one event at a time. Elements that are JSON but not valid events
-// are rejected one by one; a syntax error stops the reading, since nothing
-// after it can be trusted to line up.
+// (one, or several one after another), streaming: it holds one element at
+// a time, and none longer than MaxEventBytes (a longer one is rejected as
+// too large while it is skipped). Elements that are JSON but not valid
+// events are rejected one by one; a syntax error stops the reading, since
+// nothing after it can be trusted to line up.
 func (in *ingest) readJSON() error {
 	first, err := in.firstByte()
 	if err == io.EOF {
@@ -225,73 +238,206 @@ func (in *ingest) readJSON() error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(in.br)
 	switch first {
 	case '[':
-		if _, err := dec.Token(); err != nil {
+		in.discard(1)
+		unclosed := &bodyError{http.StatusBadRequest, "body ends before the array is closed with ]"}
+		c, err := in.peekValue()
+		if err == io.EOF {
+			return unclosed
+		}
+		for err == nil && c != ']' {
+			if err = in.element(); err != nil {
+				return err
+			}
+			if c, err = in.peekValue(); err != nil {
+				break
+			}
+			switch c {
+			case ',':
+				in.discard(1)
+				c, err = in.peekValue()
+			case ']':
+			default:
+				return in.syntaxAt(in.off, fmt.Sprintf("invalid character %q after an array element", c))
+			}
+		}
+		if err == io.EOF {
+			return unclosed
+		}
+		if err != nil {
 			return err
 		}
-		unclosed := &bodyError{http.StatusBadRequest, "body ends before the array is closed with ]"}
-		for dec.More() {
-			if err := dec.Decode(&in.raw); err != nil {
-				if err == io.EOF { // after a comma
-					return unclosed
-				}
-				return in.syntax(err)
+		in.discard(1)
+		if _, err := in.peekValue(); err != io.EOF {
+			if err != nil {
+				return err
 			}
-			in.addRaw()
-		}
-		if _, err := dec.Token(); err != nil {
-			if err == io.EOF {
-				return unclosed
-			}
-			return in.syntax(err)
-		}
-		if _, err := dec.Token(); err != io.EOF {
 			return &bodyError{http.StatusBadRequest, "unexpected data after the array; send one array, or NDJSON"}
 		}
 		return nil
 	case '{':
 		for {
-			err := dec.Decode(&in.raw)
-			if err == io.EOF {
+			if _, err := in.peekValue(); err == io.EOF {
 				return nil
+			} else if err != nil {
+				return err
 			}
-			if err != nil {
-				return in.syntax(err)
+			if err := in.element(); err != nil {
+				return err
 			}
-			in.addRaw()
 		}
 	}
 	return &bodyError{http.StatusBadRequest, fmt.Sprintf("body is not JSON (it starts with %s): want %s", short([]byte(fmt.Sprintf("%q", first))), bodyForms)}
 }
 
-func (in *ingest) addRaw() {
-	if len(in.raw) > maxEventBytes {
-		in.rejectNext(rejectf(errTooLarge, "event of %d bytes, the limit is %d", len(in.raw), maxEventBytes))
-		return
+// element reads the JSON value that starts at the next byte and decodes
+// it as the next event.
+func (in *ingest) element() error {
+	start := in.off
+	if c, _ := in.br.Peek(1); strings.IndexByte(",:]}", c[0]) >= 0 {
+		return in.syntaxAt(start, fmt.Sprintf("invalid character %q looking for the beginning of an event", c[0]))
+	}
+	big, err := in.scanValue()
+	switch {
+	case err == io.ErrUnexpectedEOF:
+		return &bodyError{http.StatusBadRequest, fmt.Sprintf("body ends in the middle of event %d", in.next)}
+	case err != nil:
+		return err
+	case big:
+		in.rejectNext(rejectf(errTooLarge, "event larger than %d bytes (-max-event-bytes); skipped unread", in.s.maxEvent))
+		return nil
+	case !json.Valid(in.raw):
+		var v struct{}
+		var se *json.SyntaxError
+		if errors.As(json.Unmarshal(in.raw, &v), &se) {
+			return in.syntaxAt(start+se.Offset-1, se.Error())
+		}
+		return in.syntaxAt(start, "invalid JSON")
 	}
 	in.add(in.raw)
+	return nil
 }
 
-// syntax turns a Decoder's error into a bodyError, unless it is a read
-// error (the body limit, the connection), which stays as it is.
-func (in *ingest) syntax(err error) error {
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return &bodyError{http.StatusBadRequest, fmt.Sprintf("invalid JSON at byte %d of the body (after %d events): %v", se.Offset, in.next, se)}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &bodyError{http.StatusBadRequest, fmt.Sprintf("body ends in the middle of event %d", in.next)}
+func (in *ingest) syntaxAt(off int64, msg string) error {
+	return &bodyError{http.StatusBadRequest, fmt.Sprintf("invalid JSON at byte %d of the body (after %d events): %s", off, in.next, msg)}
+}
+
+// scanValue reads the JSON value that starts at the next byte into
+// in.raw. Beyond MaxEventBytes it keeps reading to the value's end
+// without keeping anything, and reports big. It follows only the value's
+// structure (strings, brackets), enough to find its end; decode checks the
+// rest. io.ErrUnexpectedEOF: the body ends inside the value.
+func (in *ingest) scanValue() (big bool, err error) {
+	in.raw = in.raw[:0]
+	var sc valueScanner
+	for {
+		if in.br.Buffered() == 0 {
+			if _, err := in.br.Peek(1); err != nil {
+				if err == io.EOF && sc.scalar {
+					return big, nil // a number or literal ends with the body
+				}
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return big, err
+			}
+		}
+		buf, _ := in.br.Peek(in.br.Buffered())
+		end, done := sc.scan(buf)
+		if !big && len(in.raw)+end <= in.s.maxEvent {
+			in.raw = append(in.raw, buf[:end]...)
+		} else {
+			big, in.raw = true, in.raw[:0]
+		}
+		in.discard(end)
+		if done {
+			return big, nil
+		}
 	}
-	return err
+}
+
+// valueScanner finds the end of one JSON value, fed in pieces. Its zero
+// value expects the value's first byte.
+type valueScanner struct {
+	depth                     int
+	started, str, esc, scalar bool
+}
+
+// scan consumes b up to the value's end: it returns how much of b belongs
+// to the value, and whether the value ends there.
+func (s *valueScanner) scan(b []byte) (int, bool) {
+	for i, c := range b {
+		switch {
+		case !s.started:
+			s.started = true
+			switch c {
+			case '{', '[':
+				s.depth = 1
+			case '"':
+				s.str = true
+			default:
+				s.scalar = true
+			}
+		case s.esc:
+			s.esc = false
+		case s.str:
+			switch c {
+			case '\\':
+				s.esc = true
+			case '"':
+				s.str = false
+				if s.depth == 0 {
+					return i + 1, true
+				}
+			}
+		case s.scalar:
+			if strings.IndexByte(" \t\r\n,:[]{}\"", c) >= 0 {
+				return i, true
+			}
+		default:
+			switch c {
+			case '"':
+				s.str = true
+			case '{', '[':
+				s.depth++
+			case '}', ']':
+				if s.depth--; s.depth == 0 {
+					return i + 1, true
+				}
+			}
+		}
+	}
+	return len(b), false
+}
+
+// peekValue skips white space and returns the next byte without consuming
+// it; io.EOF at the end of the body.
+func (in *ingest) peekValue() (byte, error) {
+	for {
+		b, err := in.br.Peek(1)
+		if err != nil {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			in.discard(1)
+		default:
+			return b[0], nil
+		}
+	}
+}
+
+func (in *ingest) discard(n int) {
+	in.br.Discard(n)
+	in.off += int64(n)
 }
 
 // skipBOM drops a UTF-8 byte order mark, which some Windows tools write.
 func (in *ingest) skipBOM() error {
 	b, err := in.br.Peek(3)
 	if bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-		_, err = in.br.Discard(3)
+		in.discard(3)
 	}
 	return err
 }
@@ -302,18 +448,7 @@ func (in *ingest) firstByte() (byte, error) {
 	if err := in.skipBOM(); err != nil && err != io.EOF {
 		return 0, err
 	}
-	for {
-		b, err := in.br.Peek(1)
-		if err != nil {
-			return 0, err
-		}
-		switch b[0] {
-		case ' ', '\t', '\r', '\n':
-			in.br.Discard(1)
-		default:
-			return b[0], nil
-		}
-	}
+	return in.peekValue()
 }
 
 // add decodes the next event from raw and queues it for recording.
@@ -349,10 +484,12 @@ func (in *ingest) flush() {
 	var rejected []engine.Rejection
 	if len(in.batch) > 0 {
 		var err error
+		in.outcomes = in.outcomes[:0]
 		if in.s.recorder != nil {
 			err = in.s.recorder.RecordBatch(in.ctx, in.batch)
 		} else {
-			err = in.s.engine.RecordBatchAt(in.s.clock.Now(), in.batch)
+			in.outcomes = append(in.outcomes, make([]engine.Outcome, len(in.batch))...)
+			err = in.s.engine.RecordBatchResponsesAt(in.s.clock.Now(), in.batch, in.outcomes)
 		}
 		var be *engine.BatchError
 		switch {
@@ -368,8 +505,21 @@ func (in *ingest) flush() {
 			}
 		}
 		if in.lost == nil {
-			in.resp.Accepted += len(in.batch) - len(rejected)
-			in.s.accepted.Add(uint64(len(in.batch) - len(rejected)))
+			accepted := len(in.batch) - len(rejected)
+			for _, o := range in.outcomes { // a Recorder's replicas decide; it counts all as accepted
+				switch o {
+				case engine.Duplicate:
+					in.resp.Duplicates++
+					in.s.duplicates.Add(1)
+					accepted--
+				case engine.Updated:
+					in.resp.Updated++
+					in.s.updates.Add(1)
+					accepted--
+				}
+			}
+			in.resp.Accepted += accepted
+			in.s.accepted.Add(uint64(accepted))
 		}
 	}
 	pending := in.pending

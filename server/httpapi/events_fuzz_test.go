@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -12,11 +13,18 @@ import (
 	"github.com/cxscore/cxscore/engine"
 )
 
+// withID is an event of the fuzz seeds with a response id and version.
+func withID(id string, version uint64) string {
+	return fmt.Sprintf(`{"segment":"s","touchpoint":"t","metric":"csat","score":%d,"time":%q,"response_id":%q,"version":%d}`,
+		1+version%5, t0.Format(time.RFC3339), id, version)
+}
+
 // FuzzEvents posts arbitrary bodies, as JSON and as NDJSON, and checks
 // that every answer is a clean 200, 400, 413 or 422 with a JSON body (422
 // exactly when every event was rejected); that the
-// engine holds exactly the events the answer accepted; that accepted and
-// rejected add up to the events of the body, counted here independently;
+// engine holds exactly the events the answer accepted (corrections and
+// duplicates add none); that accepted, updated, duplicates and rejected
+// add up to the events of the body, counted here independently;
 // that only bodies that are not JSON get 400; and that no label holds
 // U+FFFD unless the body wrote one (a lone surrogate must not become one).
 //
@@ -49,6 +57,13 @@ func FuzzEvents(f *testing.F) {
 		{"hello", false},
 		{strings.Repeat("[", 50), false},
 		{strings.Repeat(good+"\n", 40), true}, // over the limit
+		// Responses with an identity: new, retried, corrected, older, and bad ids and versions.
+		{withID("r-1", 0) + "\n" + withID("r-1", 0) + "\n" + withID("r-1", 2) + "\n" + withID("r-1", 1), true},
+		{"[" + withID("r-2", 7) + "," + withID("", 3) + "," + withID("r-2", 18446744073709551615) + "]", false},
+		{`{"segment":"s","touchpoint":"t","metric":"nps","score":1,"response_id":"r-3","version":-1}`, true},
+		{`{"segment":"s","touchpoint":"t","metric":"nps","score":1,"response_id":"r-3","version":1e3}`, true},
+		{`{"segment":"s","touchpoint":"t","metric":"nps","score":1,"response_id":"` + strings.Repeat("x", 129) + `"}`, true},
+		{`{"segment":"s","touchpoint":"t","metric":"nps","score":1,"response_id":"\ud800","version":99999999999999999999}`, true},
 	} {
 		f.Add([]byte(seed.body), seed.ndjson)
 	}
@@ -81,15 +96,21 @@ func FuzzEvents(f *testing.F) {
 		if (w.Code == 200) != (resp.Error == "") {
 			t.Fatalf("got status %d with error %q", w.Code, resp.Error)
 		}
-		if w.Code == 422 && (resp.Accepted > 0 || resp.RejectedCount == 0) {
-			t.Fatalf("got 422 with %d accepted and %d rejected, want it only when every event was rejected", resp.Accepted, resp.RejectedCount)
+		if w.Code == 422 && (resp.acknowledged() > 0 || resp.RejectedCount == 0) {
+			t.Fatalf("got 422 with %d acknowledged and %d rejected, want it only when every event was rejected", resp.acknowledged(), resp.RejectedCount)
 		}
-		// A body read whole: 200 when something was recorded or there was
-		// nothing to record, 422 when every event was rejected.
+		if resp.Duplicates < 0 || resp.Updated < 0 {
+			t.Fatalf("got %d duplicates and %d updated", resp.Duplicates, resp.Updated)
+		}
+		// A body read whole: 200 when something was recorded (or
+		// acknowledged) or there was nothing to record, 422 when every
+		// event was rejected.
 		whole := 200
-		if resp.Accepted == 0 && resp.RejectedCount > 0 {
+		if resp.acknowledged() == 0 && resp.RejectedCount > 0 {
 			whole = 422
 		}
+		// Corrections replace an answer and duplicates change nothing: the
+		// total grows by the accepted events alone.
 		if got := total(t) - before; got != uint64(resp.Accepted) {
 			t.Fatalf("answer says %d accepted, engine recorded %d", resp.Accepted, got)
 		}
@@ -98,11 +119,11 @@ func FuzzEvents(f *testing.F) {
 			t.Fatalf("got %d rejections listed of %d", len(resp.Rejected), resp.RejectedCount)
 		}
 		for i, rej := range resp.Rejected {
-			if rej.Index < 0 || rej.Index >= resp.Accepted+resp.RejectedCount || i > 0 && rej.Index <= resp.Rejected[i-1].Index || rej.Error == "" {
-				t.Fatalf("bad rejection %d: %+v of %d events", i, rej, resp.Accepted+resp.RejectedCount)
+			if rej.Index < 0 || rej.Index >= resp.acknowledged()+resp.RejectedCount || i > 0 && rej.Index <= resp.Rejected[i-1].Index || rej.Error == "" {
+				t.Fatalf("bad rejection %d: %+v of %d events", i, rej, resp.acknowledged()+resp.RejectedCount)
 			}
 		}
-		events := resp.Accepted + resp.RejectedCount
+		events := resp.acknowledged() + resp.RejectedCount
 		if !bytes.Contains(body, []byte("\uFFFD")) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
 			for _, k := range fx.engine.Keys(nil) {
 				if !slices.Contains(known, k) && strings.ContainsRune(k.Segment+k.Touchpoint, '\uFFFD') {

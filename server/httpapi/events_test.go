@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestPostEvents(t *testing.T) {
 	good := event("enterprise", "checkout", "nps", 9, "c-1", t0)
 	good2 := event("smb", "app", "csat", 4, "", time.Time{})
 	bad := event("enterprise", "checkout", "nps", 11, "c-1", t0)
-	big := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"` + strings.Repeat("x", maxEventBytes) + `"}`
+	big := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"` + strings.Repeat("x", DefaultMaxEventBytes) + `"}`
 	tests := []struct {
 		name        string
 		contentType string
@@ -56,7 +57,7 @@ func TestPostEvents(t *testing.T) {
 		{name: "ndjson line too long", contentType: ndjson, body: good + "\n" + big + "\n" + good2, status: 200, accepted: 2,
 			rejected: map[int]string{1: "event longer than 65536 bytes"}},
 		{name: "array element too large", body: "[" + good + "," + big + "," + good2 + "]", status: 200, accepted: 2,
-			rejected: map[int]string{1: "the limit is 65536"}},
+			rejected: map[int]string{1: "event larger than 65536 bytes (-max-event-bytes)"}},
 		{name: "every kind of engine rejection", contentType: ndjson, body: strings.Join([]string{
 			event("s", "t", "nps", 5, "", t0.Add(-70*24*time.Hour)),
 			event("s", "t", "nps", 5, "", t0.Add(time.Hour)),
@@ -333,5 +334,93 @@ func TestPostEventsOddTimesAndEscapes(t *testing.T) {
 	var r engine.Result
 	if err := f.engine.QueryAt(t0, engine.Query{Window: time.Minute}, &r); err != nil || r.Responses() != 1 {
 		t.Errorf("the last minute holds %d responses (%v), want the event without a time", r.Responses(), err)
+	}
+}
+
+// hugeElement is a body holding one 15 MB event between two good ones,
+// made as it is read, so that the test holds none of it.
+type hugeElement struct {
+	head, tail string
+	fill       int // bytes of the customer ID still to send
+}
+
+func (h *hugeElement) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case h.head != "":
+			c := copy(p[n:], h.head)
+			h.head, n = h.head[c:], n+c
+		case h.fill > 0:
+			c := min(h.fill, len(p)-n)
+			for i := range c {
+				p[n+i] = 'x'
+			}
+			h.fill, n = h.fill-c, n+c
+		case h.tail != "":
+			c := copy(p[n:], h.tail)
+			h.tail, n = h.tail[c:], n+c
+		default:
+			return n, io.EOF
+		}
+	}
+	return n, nil
+}
+
+// TestPostEventsHugeElement posts an array, and a sequence of objects,
+// with a 15 MB element in the middle: it is rejected as too large without
+// being held (the request allocates far less than the element), and the
+// events around it are recorded.
+func TestPostEventsHugeElement(t *testing.T) {
+	const size = 15 << 20
+	good := event("s", "t", "nps", 9, "", t0)
+	huge := `{"segment":"s","touchpoint":"t","metric":"nps","score":1,"customer_id":"`
+	for _, form := range []struct{ name, open, sep, close string }{
+		{"array", "[", ",", "]"},
+		{"objects", "", "\n", ""},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			f := newFixture(t, engine.Config{}, Options{MaxBodyBytes: 32 << 20})
+			f.post("", good) // warm up: pools, interned labels
+			body := &hugeElement{head: form.open + good + form.sep + huge, fill: size, tail: `"}` + form.sep + good + form.close}
+			r := httptest.NewRequest("POST", "/v1/events", body)
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			f.server.ServeHTTP(w, r)
+			runtime.ReadMemStats(&after)
+			resp := decodeJSON[IngestResponse](t, w.Body.String())
+			if w.Code != 200 || resp.Accepted != 2 || resp.RejectedCount != 1 || resp.Rejected[0].Index != 1 ||
+				!strings.Contains(resp.Rejected[0].Error, "event larger than 65536 bytes") {
+				t.Errorf("got %d %+v, want 200, 2 accepted and event 1 rejected as too large", w.Code, resp)
+			}
+			if got := f.total(); got != 3 {
+				t.Errorf("engine holds %d responses, want 3", got)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+				t.Errorf("the request allocated %d KiB, want under 1 MiB for a %d MiB element", alloc>>10, size>>20)
+			}
+		})
+	}
+}
+
+func TestMaxEventBytes(t *testing.T) {
+	f := newFixture(t, engine.Config{}, Options{MaxEventBytes: 100})
+	short, long := event("s", "t", "nps", 9, "", t0), event("s", "t", "nps", 9, strings.Repeat("c", 100), t0)
+	for _, ct := range []string{"", ndjson} {
+		code, resp := f.post(ct, "["+short+","+long+"]")
+		if ct == ndjson {
+			code, resp = f.post(ct, short+"\n"+long+"\n")
+		}
+		if code != 200 || resp.Accepted != 1 || resp.RejectedCount != 1 || !strings.Contains(resp.Rejected[0].Error, "100 bytes (-max-event-bytes)") {
+			t.Errorf("%q: got %d %+v, want the long event rejected at 100 bytes", ct, code, resp)
+		}
+	}
+	e := f.engine
+	for _, n := range []int64{-1, 63, 16<<20 + 1} {
+		if _, err := New(e, Options{MaxEventBytes: n}); err == nil || !strings.Contains(err.Error(), "max event bytes") {
+			t.Errorf("MaxEventBytes %d: got %v, want an error", n, err)
+		}
 	}
 }

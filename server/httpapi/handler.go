@@ -32,6 +32,11 @@ type Options struct {
 	// MaxBodyBytes bounds the body of POST /v1/events; a larger one is
 	// answered 413. Zero: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxEventBytes bounds the JSON text of one event (an NDJSON line, an
+	// array element): a larger one is rejected (too_large) without being
+	// held, and the events after it are read as usual. It is also what a
+	// request holds of its body at most. Zero: DefaultMaxEventBytes.
+	MaxEventBytes int64
 	// MaxMergeBytes bounds the body of POST /v1/merge; a larger one is
 	// answered 413. Zero: DefaultMaxMergeBytes.
 	MaxMergeBytes int64
@@ -92,6 +97,10 @@ type Recorder interface {
 // the limit bounds the work of one request rather than its memory.
 const DefaultMaxBodyBytes = 16 << 20
 
+// maxMaxEventBytes bounds Options.MaxEventBytes: every request may hold
+// that much.
+const maxMaxEventBytes = 16 << 20
+
 // DefaultMaxMergeBytes is the default limit on the body of POST /v1/merge.
 // The engine checks a snapshot whole before it merges anything, so a
 // merge holds about as much memory as its body: the limit bounds that.
@@ -106,6 +115,7 @@ type Handler struct {
 	clock     window.Clock
 	log       *slog.Logger
 	maxBody   int64
+	maxEvent  int
 	maxMerge  int64
 	ready     func() error
 	guard     *guard
@@ -118,6 +128,9 @@ type Handler struct {
 	accepted  atomic.Uint64 // events recorded, since New
 	merges    atomic.Uint64 // snapshots merged, since New
 	deletes   atomic.Uint64 // DELETE /v1/keys that deleted something, since New
+	// Since New: events acknowledged as duplicates, corrections applied, and
+	// responses deleted by DELETE /v1/responses/{id}.
+	duplicates, updates, respDeletes atomic.Uint64
 }
 
 // New returns the HTTP API over e. The error, if any, is about o.
@@ -134,6 +147,14 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	}
 	if h.maxBody < 0 {
 		return nil, fmt.Errorf("max body bytes %d, want > 0", h.maxBody)
+	}
+	switch n := o.MaxEventBytes; {
+	case n == 0:
+		h.maxEvent = DefaultMaxEventBytes
+	case n < 64 || n > maxMaxEventBytes:
+		return nil, fmt.Errorf("max event bytes %d, want 64 to %d", n, maxMaxEventBytes)
+	default:
+		h.maxEvent = int(n)
 	}
 	if h.maxMerge == 0 {
 		h.maxMerge = DefaultMaxMergeBytes
@@ -169,6 +190,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
 	if h.recorder == nil {
 		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
+		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))
 	}
 	route("GET /v1/snapshot", auth(h.atSequence(http.HandlerFunc(h.handleSnapshot))))
 	if o.Merge && h.recorder == nil {
@@ -212,7 +234,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
-		hd.ServeHTTP(w, r)
+		h.mux.ServeHTTP(w, r) // not hd: the mux's own ServeHTTP sets the path values ({id})
 		return
 	}
 	// The mux's own answer (404, 405 with Allow, or a redirect to a
@@ -263,7 +285,9 @@ func (h *Handler) Drain() { h.draining.Store(true) }
 // each change, so a snapshot written after reading a count holds at least
 // the changes it counts; package snapfile uses it to skip writes that
 // would hold nothing new.
-func (h *Handler) Changes() uint64 { return h.accepted.Load() + h.merges.Load() + h.deletes.Load() }
+func (h *Handler) Changes() uint64 {
+	return h.accepted.Load() + h.updates.Load() + h.merges.Load() + h.deletes.Load() + h.respDeletes.Load()
+}
 
 // Health is the answer of GET /healthz and GET /readyz.
 type Health struct {

@@ -27,6 +27,8 @@ var reasons = []struct {
 	{engine.ErrTooOld, "too_old"},
 	{engine.ErrTooNew, "too_new"},
 	{engine.ErrTooManyKeys, "too_many_keys"},
+	{engine.ErrInvalidResponseID, "invalid_response_id"},
+	{engine.ErrTooManyResponses, "too_many_responses"},
 	{engine.ErrClosed, "closed"},
 }
 
@@ -47,6 +49,9 @@ func reasonOf(err error) string {
 type requestMetrics struct {
 	accepted     prometheus.CounterFunc
 	merges       prometheus.CounterFunc
+	duplicates   prometheus.CounterFunc
+	updates      prometheus.CounterFunc
+	deletions    prometheus.CounterFunc
 	rejectedVec  *prometheus.CounterVec
 	rejectedBy   map[string]prometheus.Counter // by reason, resolved once
 	durationsVec *prometheus.HistogramVec
@@ -62,6 +67,18 @@ func newRequestMetrics(h *Handler) *requestMetrics {
 			Name: "cxscore_sidecar_merges_total",
 			Help: "Snapshots merged through POST /v1/merge.",
 		}, func() float64 { return float64(h.merges.Load()) }),
+		duplicates: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cxscore_sidecar_events_duplicate_total",
+			Help: "Events of POST /v1/events acknowledged but not counted: their response was held at their version or a higher one.",
+		}, func() float64 { return float64(h.duplicates.Load()) }),
+		updates: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cxscore_sidecar_events_updated_total",
+			Help: "Events of POST /v1/events that corrected a held response (a higher version).",
+		}, func() float64 { return float64(h.updates.Load()) }),
+		deletions: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cxscore_sidecar_responses_deleted_total",
+			Help: "Responses retracted through DELETE /v1/responses/{id}.",
+		}, func() float64 { return float64(h.respDeletes.Load()) }),
 		rejectedVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cxscore_sidecar_events_rejected_total",
 			Help: "Events of POST /v1/events that were not recorded, by reason.",
@@ -92,6 +109,9 @@ func (m *requestMetrics) instrument(path string, h http.Handler) http.Handler {
 func (m *requestMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.accepted.Describe(ch)
 	m.merges.Describe(ch)
+	m.duplicates.Describe(ch)
+	m.updates.Describe(ch)
+	m.deletions.Describe(ch)
 	m.rejectedVec.Describe(ch)
 	m.durationsVec.Describe(ch)
 }
@@ -100,12 +120,17 @@ func (m *requestMetrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *requestMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.accepted.Collect(ch)
 	m.merges.Collect(ch)
+	m.duplicates.Collect(ch)
+	m.updates.Collect(ch)
+	m.deletions.Collect(ch)
 	m.rejectedVec.Collect(ch)
 	m.durationsVec.Collect(ch)
 }
 
 // Collector returns the handler's own metrics, to register beside the
 // engine's collector: cxscore_sidecar_events_accepted_total,
+// cxscore_sidecar_events_duplicate_total, cxscore_sidecar_events_updated_total,
+// cxscore_sidecar_responses_deleted_total,
 // cxscore_sidecar_events_rejected_total{reason},
 // cxscore_sidecar_merges_total and
 // cxscore_sidecar_http_request_duration_seconds{handler,method,code}.

@@ -66,6 +66,11 @@ var mergeStatuses = []struct {
 	// merge into another sidecar.
 	{engine.ErrSnapshotIncompatible, http.StatusConflict, "a snapshot of an engine with another -precision or other tiers"},
 	{engine.ErrTooManyKeys, http.StatusConflict, "merging it would exceed -max-keys"},
+	{engine.ErrTooManyResponses, http.StatusConflict, "merging it would hold more responses than the engine's limit"},
+	{engine.ErrMemoryBudget, http.StatusConflict, "merging it would exceed the memory budget"},
+	// Content no engine of this configuration could have recorded: buckets
+	// beyond the clock's skew or its retention, or counts past MaxResponses.
+	{engine.ErrSnapshotRefused, http.StatusUnprocessableEntity, "the snapshot holds what this sidecar does not take"},
 	{engine.ErrClosed, http.StatusServiceUnavailable, "shutting down"},
 }
 

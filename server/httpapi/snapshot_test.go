@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +151,23 @@ func TestMergeRejects(t *testing.T) {
 		t.Fatalf("the valid snapshot is %d bytes; the test wants it under %d", len(valid), limit/2)
 	}
 
+	// One key fits the target below, so only the trailing byte is wrong
+	// with it: the target counts keys as it reads and refuses at the first
+	// one too many.
+	one := newFixture(t, engine.Config{}, Options{})
+	one.post(ndjson, event("other", "one", "nps", 9, "c-1", t0))
+	single := snapshotOf(one)
+	// A source whose clock runs a day ahead: its buckets are in the future.
+	ahead := newFixture(t, engine.Config{}, Options{})
+	ahead.clock.Set(t0.Add(24 * time.Hour))
+	ahead.post(ndjson, event("other", "one", "nps", 9, "c-1", t0.Add(24*time.Hour)))
+	future := snapshotOf(ahead)
+	// A target whose memory budget the valid snapshot's keys do not fit.
+	tight := newFixture(t, engine.Config{MaxBytes: 1}, Options{})
+	if code, text := merge(tight, valid, int64(len(valid))); code != 409 || !strings.Contains(text, "memory budget") || !strings.Contains(text, "nothing was merged") {
+		t.Errorf("a snapshot beyond the memory budget: got %d %s, want 409 with \"memory budget\"", code, text)
+	}
+
 	// The target holds two keys and may hold three: valid would make four.
 	f := newFixture(t, engine.Config{MaxKeys: 3}, Options{MaxMergeBytes: limit})
 	f.post(ndjson, strings.Join([]string{
@@ -177,12 +193,13 @@ func TestMergeRejects(t *testing.T) {
 		{name: "empty", body: nil, status: 400, want: "not a complete cxscore snapshot"},
 		{name: "not a snapshot", body: []byte(`{"segment":"smb"}`), status: 400, want: "not a cxscore snapshot"},
 		{name: "truncated in the middle", body: valid[:len(valid)/2], status: 400, want: "truncated"},
-		{name: "truncated in the checksum", body: valid[:len(valid)-2], status: 400, want: "truncated in checksum"},
-		{name: "a byte flipped", body: with(valid, len(valid)-12, valid[len(valid)-12]^0x40), status: 400, want: "corrupt snapshot"},
-		{name: "data after the end", body: append(slices.Clone(valid), 0), status: 400, want: "data after the checksum"},
-		{name: "a later version", body: with(valid, 8, 3), status: 422, want: "version 3"},
+		{name: "truncated in the checksum", body: single[:len(single)-2], status: 400, want: "truncated in checksum"},
+		{name: "a byte flipped", body: with(single, len(single)-12, single[len(single)-12]^0x40), status: 400, want: "corrupt snapshot"},
+		{name: "data after the end", body: append(slices.Clone(single), 0), status: 400, want: "data after the checksum"},
+		{name: "a later version", body: with(valid, 8, 4), status: 422, want: "version 4"},
 		{name: "another precision", body: incompatible, status: 409, want: "incompatible snapshot: precision 14"},
 		{name: "too many keys", body: valid, status: 409, want: "-max-keys"},
+		{name: "a bucket a day ahead", body: future, status: 422, want: "snapshot refused: time too far in the future"},
 		{name: "declared too large", body: make([]byte, limit+1), status: 413, want: "the limit is 4096 (-max-merge-bytes)"},
 		{name: "too large, chunked", body: append(slices.Clone(valid), make([]byte, limit)...), length: -1, status: 413, want: "larger than 4096 bytes"},
 		{name: "compressed", body: valid, header: []string{"Content-Encoding", "gzip"}, status: 415, want: "Content-Encoding"},
@@ -255,23 +272,4 @@ func TestSnapshotClosedEngine(t *testing.T) {
 	if code, text := merge(f, valid, int64(len(valid))); code != 503 {
 		t.Errorf("POST /v1/merge: got %d %s, want 503", code, text)
 	}
-}
-
-// logBuffer collects a logger's output; loggers may write from several
-// goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

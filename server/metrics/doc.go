@@ -22,6 +22,12 @@
 // # Cost
 //
 // A scrape runs one query per key, roll-up and window; polled queries are
-// mostly served from the engine's cache of sealed buckets. The collector
-// holds no state of its own and is safe for concurrent use.
+// mostly served from the engine's cache of sealed buckets. Each roll-up
+// query walks every key, so with roll-ups a scrape grows with keys times
+// segments plus touchpoints: BenchmarkCollect measures about 0.2 s at
+// 1,000 keys and 3 s at 10,000 (100 segments, three windows, 2 shared
+// cores), most of it the roll-ups' walks and the registry's sort of the
+// series. The collector is safe for concurrent use, and concurrent scrapes
+// share one computation (its metrics, one copy in memory), so N scrapers
+// cost what one does.
 package metrics

@@ -1,6 +1,7 @@
 // Command report runs cxscore's comparative benchmarks (package bench) and
 // prints their results as Markdown tables: the median time of each
-// operation for cxscore, the naive baseline and a prometheus CounterVec, the
+// operation for cxscore and its baselines (naive, a prometheus CounterVec,
+// the plain sharded design and the striped floor; see package bench), the
 // ratios between them, allocations, the 2-CPU/1-CPU scaling of recording,
 // and memory per key; with the machine, the date and the exact command, so
 // that a table can always be traced to a run.
@@ -46,7 +47,7 @@ import (
 )
 
 // The contenders, in table order; sub-benchmarks are named after them.
-var contenders = []string{"cxscore", "naive", "CounterVec"}
+var contenders = []string{"cxscore", "naive", "CounterVec", "sharded", "striped"}
 
 func main() {
 	count := flag.Int("count", 6, "runs of each benchmark (go test -count)")
@@ -316,8 +317,11 @@ func (rep *report) write(w io.Writer) {
 
 	p("### Time per operation\n\n")
 	p("Ratios above 1 mean cxscore is faster. The workload and each operation are described in bench/doc.go.\n\n")
-	p("| operation | CPUs | cxscore | naive | CounterVec | naive ÷ cxscore | CounterVec ÷ cxscore | allocs/op (cxscore / naive / CounterVec) |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| operation | CPUs | %s |", strings.Join(contenders, " | "))
+	for _, c := range contenders[1:] {
+		p(" %s ÷ cxscore |", c)
+	}
+	p(" allocs/op (%s) |\n|---|---:|%s\n", strings.Join(contenders, " / "), strings.Repeat("---:|", 2*len(contenders)))
 	for _, r := range rep.rows {
 		if r.has("B/key") || !r.has("sec/op") {
 			continue
@@ -373,7 +377,7 @@ func (rep *report) write(w io.Writer) {
 	if len(scaling) > 0 {
 		p("\n### Scaling with CPUs\n\n")
 		p("Throughput on N CPUs ÷ throughput on 1 (time per event on 1 ÷ on N), from the medians above.\n\n")
-		p("| operation | CPUs | cxscore | naive | CounterVec |\n|---|---|---:|---:|---:|\n")
+		p("| operation | CPUs | %s |\n|---|---|%s\n", strings.Join(contenders, " | "), strings.Repeat("---:|", len(contenders)))
 		for _, l := range scaling {
 			p("%s\n", l)
 		}

@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"io"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cxscore/cxscore/engine"
+)
+
+// idWidth is the length of the benchmarks' response ids, about a survey
+// tool's (Delighted's are 8-10 characters, UUIDs 36).
+const idWidth = 12
+
+// responseIDs are 1<<23 distinct response ids, substrings of one string so
+// that handing one to Record allocates nothing (a service decodes its ids
+// from the request; whatever keeps them pays for them).
+var responseIDs = sync.OnceValue(func() []string {
+	const n = 1 << 23
+	buf := make([]byte, 0, n*idWidth)
+	for i := range n {
+		start := len(buf)
+		buf = strconv.AppendUint(buf, uint64(i)+131621703842267136, 36) // 36^11 + i: 12 digits in base 36
+		if len(buf)-start != idWidth {
+			panic("response ids of uneven width")
+		}
+	}
+	all := string(buf)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = all[i*idWidth : (i+1)*idWidth]
+	}
+	return ids
+})
+
+// BenchmarkRecordResponse is BenchmarkRecord for cxscore with response ids:
+// "anonymous" is the workload as is (no response ids); "new" gives every
+// event a response id never seen before (the engine holds them all: 8.4
+// million fit MaxHeldResponses); "duplicate" redelivers held responses at their
+// version (a retried request); "correction" redelivers them at a higher
+// version, each taking its old answer out of its buckets. Duplicates and
+// corrections cycle over 100,000 held responses.
+func BenchmarkRecordResponse(b *testing.B) {
+	w := workload()
+	ids := responseIDs()
+	const held = 100_000
+	for _, mode := range []string{"anonymous", "new", "duplicate", "correction"} {
+		b.Run(mode, func(b *testing.B) {
+			e, err := engine.New(engine.Config{MaxHeldResponses: len(ids)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			s := w.Stream(time.Time{})
+			var ev engine.Event
+			i := 0
+			next := func() time.Time {
+				now := s.Next(&ev)
+				switch mode {
+				case "new":
+					ev.ResponseID = ids[i%len(ids)]
+				case "duplicate":
+					ev.ResponseID = ids[i%held]
+				case "correction":
+					ev.ResponseID, ev.Version = ids[i%held], uint64(i/held)
+				}
+				i++
+				return now
+			}
+			for range warmEvents {
+				if _, err := e.RecordResponseAt(next(), ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if mode == "new" {
+				i = warmEvents
+			}
+			want := map[string]engine.Outcome{"anonymous": engine.Recorded, "new": engine.Recorded,
+				"duplicate": engine.Duplicate, "correction": engine.Updated}[mode]
+			b.ReportAllocs()
+			for b.Loop() {
+				now := next()
+				if o, err := e.RecordResponseAt(now, ev); o != want {
+					b.Fatalf("event %d: %v, %v, want %v", i, o, err, want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHeldResponses measures what a million held responses cost:
+// heap bytes per held response (runtime.ReadMemStats after runtime.GC,
+// tables and all), and the snapshot bytes they add, per response and in
+// all ("snapshot-B"), against the same events recorded without response
+// ids. An op is one fill and measurement.
+func BenchmarkHeldResponses(b *testing.B) {
+	ids := responseIDs()
+	const n = 1_000_000
+	fill := func(e *engine.Engine, withIDs bool) {
+		start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		now := start.Add(30 * 24 * time.Hour)
+		for i := range n {
+			ev := engine.Event{Segment: "s", Touchpoint: []string{"web", "app", "email", "phone"}[i%4],
+				Metric: engine.NPS, Score: i % 11, Time: start.Add(time.Duration(i) * 30 * 24 * time.Hour / n)}
+			if withIDs {
+				ev.ResponseID = ids[i]
+			}
+			if _, err := e.RecordResponseAt(now, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var perResponse, snapPer, snapTotal float64
+	for b.Loop() {
+		sizes := [2]float64{}
+		for k, withIDs := range []bool{false, true} {
+			e, err := engine.New(engine.Config{MaxHeldResponses: n})
+			if err != nil {
+				b.Fatal(err)
+			}
+			grew := heapGrowth(func() { fill(e, withIDs) })
+			if withIDs {
+				perResponse += grew
+				if got := e.Stats().HeldResponses; got != n {
+					b.Fatalf("%d responses held, want %d", got, n)
+				}
+			} else {
+				perResponse -= grew
+			}
+			size, err := e.WriteSnapshot(io.Discard)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sizes[k] = float64(size)
+			e.Close()
+		}
+		snapPer += (sizes[1] - sizes[0]) / n
+		snapTotal += sizes[1]
+	}
+	b.ReportMetric(perResponse/float64(b.N)/n, "B/response")
+	b.ReportMetric(snapPer/float64(b.N), "snapshot-B/response")
+	b.ReportMetric(snapTotal/float64(b.N), "snapshot-B")
+}
