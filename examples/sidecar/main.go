@@ -55,6 +55,7 @@ type config struct {
 	allowedHosts    []string
 	maxKeys         int
 	maxFuture       time.Duration
+	location        *time.Location
 	precision       uint
 	cacheBytes      int64
 	maxBody         int64
@@ -123,6 +124,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	hosts := fs.String("allowed-hosts", "", "comma-separated host `names` that requests may name in their Host header besides loopback ones\n(localhost, 127.0.0.1, [::1]); checked when listening on loopback, against DNS rebinding, and whenever set")
 	fs.IntVar(&c.maxKeys, "max-keys", 10_000, "most segment × touchpoint keys; events that would add more are rejected (too_many_keys)")
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
+	timezone := fs.String("timezone", "UTC", "IANA `name` of the business time zone, such as America/New_York: days, weeks and months\n(window=today, this_month, trend steps 1d, 1w, 1mo) start at its local midnight, and answers give\ntheir times with its offset")
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
 	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
@@ -192,6 +194,11 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.maxMergeBytes <= 0 {
 		return bad("-max-merge-bytes %d, want > 0", c.maxMergeBytes)
 	}
+	loc, err := time.LoadLocation(*timezone)
+	if err != nil || *timezone == "" || *timezone == "Local" {
+		return bad("-timezone %q: want an IANA time zone name such as UTC, Europe/Berlin or America/New_York", *timezone)
+	}
+	c.location = loc
 	if c.maxFuture == 0 {
 		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
 	}
@@ -210,7 +217,6 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 			return bad("-snapshot cannot be used with -nats yet: the stream and its checkpoints keep the state")
 		}
 	}
-	var err error
 	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
 		return bad("-metrics-windows: %v", err)
 	}
@@ -247,6 +253,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	e, err := engine.New(engine.Config{
 		MaxKeys:    c.maxKeys,
 		MaxFuture:  c.maxFuture,
+		Location:   c.location,
 		Precision:  uint8(c.precision),
 		CacheBytes: c.cacheBytes,
 	})

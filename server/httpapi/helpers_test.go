@@ -118,6 +118,7 @@ type wireResult struct {
 	Window          string    `json:"window"`
 	From            time.Time `json:"from"`
 	To              time.Time `json:"to"`
+	Partial         bool      `json:"partial"`
 	UniqueCustomers uint64    `json:"unique_customers"`
 	CSAT            wireScore `json:"csat"`
 	CES             wireScore `json:"ces"`

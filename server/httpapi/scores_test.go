@@ -36,7 +36,7 @@ func scoresFixture(t *testing.T) *fixture {
 func TestScoresWire(t *testing.T) {
 	f := scoresFixture(t)
 	code, got := f.do("GET", "/v1/scores?segment=enterprise&touchpoint=checkout", "")
-	want := `{"segment":"enterprise","touchpoint":"checkout","window":"1h","from":"2026-11-24T09:15:00Z","to":"2026-11-24T10:15:30Z","unique_customers":3,` +
+	want := `{"segment":"enterprise","touchpoint":"checkout","window":"1h","from":"2026-11-24T09:15:00Z","to":"2026-11-24T10:15:30Z","partial":false,"unique_customers":3,` +
 		`"csat":{"responses":0,"enough":false,"score":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0}},` +
 		`"ces":{"responses":0,"enough":false,"score":null,"easy_share":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0}},` +
 		`"nps":{"responses":4,"enough":false,"score":25,"promoters":2,"passives":1,"detractors":1,"margin_of_error":58.44548281561347,` +
