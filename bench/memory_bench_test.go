@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/window"
 )
 
 // memoryCase is a kind of key whose memory BenchmarkMemory measures.
@@ -23,7 +24,7 @@ var memoryCases = []memoryCase{
 }
 
 // BenchmarkMemory measures the heap a key holds with every tier full: keys
-// answered by perHour new customers an hour, each once, evenly through 35
+// answered by perHour new customers an hour, each once, evenly through 61
 // days and 2 hours (every bucket of the minute, hour and day tiers filled),
 // recorded in time order at each event's time. The heap is measured with
 // runtime.ReadMemStats after runtime.GC, from just after the engine (or
@@ -73,11 +74,13 @@ func heapGrowth(fill func()) float64 {
 }
 
 // fillKeys records mc's traffic into r: mc.keys keys, each answered by
-// mc.perHour new customers an hour, for 35 days and 2 hours up to a fixed
-// end, in time order. Scores follow ScoreShapes.
+// mc.perHour new customers an hour, for the default tiers' longest
+// retention (61 days) and 2 hours up to a fixed end, in time order. Scores
+// follow ScoreShapes.
 func fillKeys(b *testing.B, r recorder, mc memoryCase) {
 	end := DefaultHistory().End
-	start := end.Add(-(35*24 + 2) * time.Hour).Truncate(time.Hour)
+	tiers := window.DefaultTiers()
+	start := end.Add(-tiers[len(tiers)-1].Retention - 2*time.Hour).Truncate(time.Hour)
 	rng := rand.New(rand.NewPCG(uint64(mc.perHour), 1))
 	metrics := []engine.Metric{engine.NPS, engine.NPS, engine.CSAT, engine.CSAT, engine.CES}
 	customer := 0
