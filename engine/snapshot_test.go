@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -273,10 +274,15 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}
 	unchanged("failing readers")
 
-	// Another precision or other tiers cannot line up.
+	// Another precision, other tiers or another zone cannot line up.
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range map[string]Config{
 		"precision": {Clock: clock, Precision: 14},
 		"tiers":     {Clock: clock, Tiers: []window.Tier{{Resolution: time.Minute, Retention: time.Hour}}},
+		"zone":      {Clock: clock, Location: kolkata},
 	} {
 		other, err := New(c)
 		if err != nil {
@@ -284,6 +290,8 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 		}
 		if err := other.MergeSnapshot(bytes.NewReader(good)); !errors.Is(err, ErrSnapshotIncompatible) {
 			t.Errorf("%s: got %v, want ErrSnapshotIncompatible", name, err)
+		} else if name == "zone" && !strings.Contains(err.Error(), `time zone "UTC", this engine's are in "Asia/Kolkata"`) {
+			t.Errorf("zone: got %q, want it to name both zones", err)
 		}
 		other.Close()
 	}

@@ -99,10 +99,11 @@ func TestTrendPeriods(t *testing.T) {
 			code, text := f.do("GET", "/v1/trend?"+tt.query, "")
 			got := decodeJSON[struct {
 				Step   string     `json:"step"`
+				Zone   string     `json:"zone"`
 				Points []wireSpan `json:"points"`
 			}](t, text)
-			if code != 200 || got.Step != tt.step {
-				t.Fatalf("got %d %s, want 200 in steps of %s", code, text, tt.step)
+			if code != 200 || got.Step != tt.step || got.Zone != "America/New_York" {
+				t.Fatalf("got %d %s, want 200 in steps of %s in America/New_York", code, text, tt.step)
 			}
 			if tt.from == nil { // yesterday by the hour: 24 whole local hours
 				if len(got.Points) != 24 || got.Points[0].From != "2026-11-23T00:00:00-05:00" || got.Points[23].To != "2026-11-24T00:00:00-05:00" {

@@ -217,12 +217,15 @@ func (s *Handler) handleScores(w http.ResponseWriter, r *http.Request) {
 
 // Trend is the answer to GET /v1/trend: one Scores per step, oldest
 // first, the last holding now (and Partial) unless the period has ended.
-// Steps are local hours, days, weeks and months in the engine's zone.
+// Steps are local hours, days, weeks and months in the engine's zone,
+// whose IANA name Zone gives ("UTC", "America/New_York"), so that a
+// dashboard can label them in it.
 type Trend struct {
 	Segment    string   `json:"segment"`
 	Touchpoint string   `json:"touchpoint"`
 	Window     string   `json:"window"`
 	Step       string   `json:"step"`
+	Zone       string   `json:"zone"`
 	Points     []Scores `json:"points"`
 }
 
@@ -249,7 +252,8 @@ func (s *Handler) handleTrend(w http.ResponseWriter, r *http.Request) {
 		queryError(w, err)
 		return
 	}
-	t := Trend{Segment: q.Segment, Touchpoint: q.Touchpoint, Window: win.Text, Step: stepText, Points: make([]Scores, len(results))}
+	t := Trend{Segment: q.Segment, Touchpoint: q.Touchpoint, Window: win.Text, Step: stepText,
+		Zone: s.engine.Location().String(), Points: make([]Scores, len(results))}
 	for i := range results {
 		t.Points[i] = NewScores(&results[i], stepText)
 	}
