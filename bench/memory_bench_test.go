@@ -62,6 +62,25 @@ func BenchmarkMemory(b *testing.B) {
 	}
 }
 
+// BenchmarkMemoryQuarterTiers is BenchmarkMemory's quiet key with
+// window.QuarterTiers (days kept 184 days), filled for 184 days and 2
+// hours: what answering quarters costs.
+func BenchmarkMemoryQuarterTiers(b *testing.B) {
+	mc := memoryCase{"quiet", 20, 20}
+	var bytes, buckets float64
+	for b.Loop() {
+		e, err := engine.New(engine.Config{Tiers: window.QuarterTiers()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += heapGrowth(func() { fillKeysFor(b, e, mc, window.QuarterTiers()) })
+		buckets += float64(e.Stats().Buckets)
+		e.Close()
+	}
+	b.ReportMetric(bytes/float64(b.N)/float64(mc.keys), "B/key")
+	b.ReportMetric(buckets/float64(b.N)/float64(mc.keys), "buckets/key")
+}
+
 // heapGrowth returns how many bytes of live heap fill adds.
 func heapGrowth(fill func()) float64 {
 	var before, after runtime.MemStats
@@ -78,8 +97,12 @@ func heapGrowth(fill func()) float64 {
 // retention (61 days) and 2 hours up to a fixed end, in time order. Scores
 // follow ScoreShapes.
 func fillKeys(b *testing.B, r recorder, mc memoryCase) {
+	fillKeysFor(b, r, mc, window.DefaultTiers())
+}
+
+// fillKeysFor is fillKeys over the longest retention of tiers.
+func fillKeysFor(b *testing.B, r recorder, mc memoryCase, tiers []window.Tier) {
 	end := DefaultHistory().End
-	tiers := window.DefaultTiers()
 	start := end.Add(-tiers[len(tiers)-1].Retention - 2*time.Hour).Truncate(time.Hour)
 	rng := rand.New(rand.NewPCG(uint64(mc.perHour), 1))
 	metrics := []engine.Metric{engine.NPS, engine.NPS, engine.CSAT, engine.CSAT, engine.CES}

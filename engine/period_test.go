@@ -93,3 +93,37 @@ func TestPeriodsMatchTimePackage(t *testing.T) {
 		}
 	})
 }
+
+// The default tiers answer every period up to last month on every day of
+// a year (leap day included), in zones with DST and odd offsets, at the
+// last minute of the day; QuarterTiers answer the quarters too.
+func TestTiersAnswerPeriodsEveryDay(t *testing.T) {
+	for _, name := range []string{"UTC", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			tiers   []window.Tier
+			periods []Period
+		}{
+			{nil, []Period{Today, Yesterday, ThisWeek, LastWeek, ThisMonth, LastMonth}},
+			{window.QuarterTiers(), []Period{Today, Yesterday, ThisWeek, LastWeek, ThisMonth, LastMonth, ThisQuarter, LastQuarter}},
+		} {
+			clock := window.NewManualClock(time.Date(2028, 1, 1, 23, 59, 0, 0, loc))
+			e, err := New(Config{Clock: clock, Location: loc, Tiers: tc.tiers, CacheBytes: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for d := time.Date(2028, 1, 1, 23, 59, 0, 0, loc); d.Year() == 2028; d = d.AddDate(0, 0, 1) {
+				for _, p := range tc.periods {
+					var r Result
+					if err := e.QueryAt(d, Query{Period: p}, &r); err != nil {
+						t.Fatalf("%s, tiers %v, at %s: %v: %v", name, tc.tiers, d, p, err)
+					}
+				}
+			}
+			e.Close()
+		}
+	}
+}

@@ -24,3 +24,16 @@ func DefaultTiers() []Tier {
 // Month is a trend step of one calendar month in the engine's zone. (As a
 // length, for comparing with windows, it is 31 days.)
 const Month = 31 * 24 * time.Hour
+
+// QuarterTiers are DefaultTiers with days kept for 184 days instead of 61:
+// they answer every period of DefaultTiers and also this quarter and last
+// quarter on any day (on December 31, last quarter starts 184 days back,
+// on July 1). A quiet key (20 answers an hour, every tier full) holds
+// about 467 KB with them against 180 KB with DefaultTiers, 2.6 times: a day
+// bucket is mostly its exact set of customers, 4 bytes each (bench/
+// BenchmarkMemoryQuarterTiers and BenchmarkMemory, on one machine).
+func QuarterTiers() []Tier {
+	t := DefaultTiers()
+	t[len(t)-1].Retention = 184 * 24 * time.Hour
+	return t
+}
