@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -124,6 +125,54 @@ func TestTiersAnswerPeriodsEveryDay(t *testing.T) {
 				}
 			}
 			e.Close()
+		}
+	}
+}
+
+// A polled query of any window, period or range allocates nothing, in a
+// zone with DST as in UTC, for a key and for a roll-up.
+func TestPolledPeriodsDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, ny)
+	clock := window.NewManualClock(now)
+	e, err := New(Config{Clock: clock, Location: ny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for h := range 60 * 24 {
+		at := now.Add(-time.Duration(h) * time.Hour)
+		for _, seg := range []string{"enterprise", "smb"} {
+			if err := e.Record(Event{CustomerID: fmt.Sprint("c-", h%97), Segment: seg, Touchpoint: "web", Metric: NPS, Score: h % 11, Time: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	queries := map[string]Query{
+		"24h":          {Window: 24 * time.Hour},
+		"7d":           {Window: 7 * 24 * time.Hour},
+		"30d":          {Segment: "smb", Window: 30 * 24 * time.Hour},
+		"today":        {Period: Today},
+		"this week":    {Segment: "enterprise", Touchpoint: "web", Period: ThisWeek},
+		"this month":   {Period: ThisMonth},
+		"last month":   {Segment: "smb", Period: LastMonth},
+		"a range":      {From: now.AddDate(0, 0, -10), To: now.AddDate(0, 0, -3)},
+		"a range, now": {Touchpoint: "web", From: now.AddDate(0, 0, -2)},
+	}
+	for name, q := range queries {
+		var r Result
+		if err := e.Query(q, &r); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		e.cache.c.Wait() // ristretto applies Sets asynchronously
+		if n := testing.AllocsPerRun(100, func() { e.Query(q, &r) }); n != 0 {
+			t.Errorf("%s: got %v allocs, want 0", name, n)
 		}
 	}
 }
