@@ -176,3 +176,84 @@ func TestPolledPeriodsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// Sliding windows in a zone against Go's time package: To is now, From is
+// an edge of the tier the window needs, in local time (a minute; a local
+// hour, which in Lord Howe or Kathmandu is not a UTC hour; a local
+// midnight, 23 or 25 hours apart across DST), nearest to now − W within
+// half of that tier's bucket, and the counts are exactly the events in
+// [From, To) (and in the rest of the minute that holds now, as live
+// answers read it).
+func TestWindowsInZonesMatchModel(t *testing.T) {
+	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"}
+	windows := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour,
+		24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 61 * 24 * time.Hour}
+	rapid.Check(t, func(rt *rapid.T) {
+		loc, err := time.LoadLocation(rapid.SampledFrom(zones).Draw(rt, "zone"))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rapid.Int64Range(0, int64(365*24*time.Hour)).Draw(rt, "now")))
+		if _, end := now.In(loc).ZoneBounds(); !end.IsZero() && rapid.Bool().Draw(rt, "near a transition") {
+			now = end.Add(time.Duration(rapid.Int64Range(-int64(50*time.Hour), int64(50*time.Hour)).Draw(rt, "from it")))
+		}
+		clock := window.NewManualClock(now.Add(-62 * 24 * time.Hour))
+		e, err := New(Config{Location: loc, Clock: clock, CacheBytes: -1})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer e.Close()
+		var times []time.Time
+		for clock.Now().Before(now) {
+			for range rapid.IntRange(0, 3).Draw(rt, "events") {
+				at := clock.Now().Add(-time.Duration(rapid.Int64Range(0, int64(30*time.Hour)).Draw(rt, "late by")))
+				if e.RecordAt(clock.Now(), Event{Segment: "s", Touchpoint: "t", Metric: NPS, Score: 9, Time: at}) == nil {
+					times = append(times, at)
+				}
+			}
+			step := rapid.SampledFrom([]time.Duration{time.Minute, 17 * time.Minute, 3 * time.Hour, 11 * time.Hour}).Draw(rt, "advance")
+			clock.Advance(step)
+		}
+		clock.Set(now)
+		for range 3 {
+			w := rapid.SampledFrom(windows).Draw(rt, "window")
+			var r Result
+			if err := e.QueryAt(now, Query{Segment: "s", Touchpoint: "t", Window: w}, &r); err != nil {
+				rt.Fatalf("%v at %v: %v", w, now.In(loc), err)
+			}
+			if !r.To.Equal(now) {
+				rt.Fatalf("%v at %v: To %v, want now", w, now.In(loc), r.To)
+			}
+			if r.From.Location() != loc || r.To.Location() != loc {
+				rt.Fatalf("%v: From and To in %v and %v, want %v", w, r.From.Location(), r.To.Location(), loc)
+			}
+			lf, far := r.From.In(loc), now.Add(-w)
+			off := r.From.Sub(far).Abs()
+			_, offset := lf.Zone()
+			localMinute := lf.Second() == 0 && lf.Nanosecond() == 0
+			var ok bool
+			switch {
+			case localMinute && off <= 30*time.Second && w <= 2*time.Hour:
+				ok = true // the minute tier
+			case localMinute && lf.Minute() == 0 && off <= 45*time.Minute && w >= 2*time.Hour && w <= 48*time.Hour:
+				ok = true // a local hour (Lord Howe's hours around its 30-minute shift are 30 or 90 minutes)
+			case lf.Hour() == 0 && lf.Minute() == 0 && localMinute && off <= 13*time.Hour && w >= 48*time.Hour:
+				ok = true // a local midnight
+			}
+			if !ok {
+				rt.Fatalf("%v at %v: From %v (offset %ds) is %v from now − W (%v), not the nearest edge of a tier that holds it",
+					w, now.In(loc), lf, offset, off, far.In(loc))
+			}
+			n := uint64(0)
+			live := e.layout.End(0, e.layout.Slot(0, now.UnixNano()))
+			for _, at := range times {
+				if !at.Before(r.From) && at.UnixNano() < live {
+					n++
+				}
+			}
+			if got := r.NPS.Responses(); got != n {
+				rt.Fatalf("%v at %v [%v, %v): %d responses, want %d", w, now.In(loc), r.From, r.To, got, n)
+			}
+		}
+	})
+}
