@@ -41,6 +41,18 @@
 //
 // A query sees every event whose Record returned before the query started.
 //
+// # Selections, comparisons and the matrix
+//
+// A Selection is a set of segments and touchpoints (a journey stage such
+// as delivery + returns + support); SelectAt answers it with customers
+// unioned over its keys. CompareAt compares a selection's window with a
+// Baseline (Previous period of the same length, the same window a week
+// earlier where retained, or the Rest of the keys) per metric, by the
+// tests of sketch's Compare methods; a side with fewer than
+// Config.MinResponses answers gets the difference but no test. MatrixAt
+// returns every key's result in one pass (about 1-2 ms polled for 1,000
+// keys).
+//
 // # Bad input
 //
 // Record checks an event completely before it writes anything, and a

@@ -15,20 +15,22 @@ import (
 // It is safe for concurrent use; see the package documentation for the
 // model and costs.
 type Engine struct {
-	set      settings
-	layout   *timeline.Layout
-	keys     keyTable
-	versions *versions
-	cache    *resultCache
-	keyCache keyCache
-	resp     responses // held responses: see responses.go
-	writers  sync.Pool // *writer: placement hints, see writer
-	lanes    atomic.Uint32
-	scratch  sync.Pool // *bucket for query accumulators
-	closed   atomic.Bool
-	close    sync.Once
-	mem      *memory    // memory accounting and Config.MaxBytes
-	merging  sync.Mutex // one MergeSnapshot at a time
+	set         settings
+	layout      *timeline.Layout
+	keys        keyTable
+	versions    *versions
+	cache       *resultCache
+	keyCache    keyCache
+	resp        responses // held responses: see responses.go
+	writers     sync.Pool // *writer: placement hints, see writer
+	lanes       atomic.Uint32
+	scratch     sync.Pool                  // *bucket for query accumulators
+	selScratch  sync.Pool                  // *selScratch for selections (compare.go)
+	matrixOrder atomic.Pointer[sortedKeys] // keys in order for MatrixAt (matrix.go)
+	closed      atomic.Bool
+	close       sync.Once
+	mem         *memory    // memory accounting and Config.MaxBytes
+	merging     sync.Mutex // one MergeSnapshot at a time
 }
 
 // New returns an engine configured by c. Errors wrap ErrConfig.
@@ -43,6 +45,7 @@ func New(c Config) (*Engine, error) {
 	}
 	e.writers.New = func() any { return &writer{lane: int(e.lanes.Add(1) - 1)} }
 	e.scratch.New = func() any { return newBucket(set.precision, uniques.Hashed) }
+	e.selScratch.New = newSelScratch
 	e.mem = newMemory(e, set.maxBytes)
 	e.keys.mem = e.mem
 	return e, nil

@@ -40,6 +40,8 @@ var (
 	// ErrWindow: a query's window or trend step cannot be answered from the
 	// configured tiers.
 	ErrWindow = window.ErrWindow
+	// ErrBaseline: CompareAt was given a Baseline it does not know.
+	ErrBaseline = errors.New("unknown baseline")
 	// ErrConfig: New was given an invalid Config.
 	ErrConfig = errors.New("invalid config")
 	// ErrClosed: the engine was closed.

@@ -88,7 +88,24 @@
 // touchpoints and the pairs seen. DELETE /v1/keys?segment=S&touchpoint=T
 // forgets a key and everything recorded for it (touchpoint left out: every
 // key of the segment) and answers 200 {"deleted": N}, or 404 when nothing
-// matched. Unknown or repeated query parameters, and windows the engine
+// matched.
+//
+// GET /v1/compare?segment=S&touchpoint=T&window=W&against=B compares a
+// selection's window with a baseline: B is previous (the period of the
+// same length just before; the default), week (the same window a week
+// earlier, for windows the day tier answers) or rest (every key outside
+// the selection, same window). segment and touchpoint may repeat to select
+// a set (a journey stage: touchpoint=delivery&touchpoint=returns), whose
+// unique customers are a union; W defaults to 7d. It answers
+// {"segments","touchpoints","window","against","current","baseline","nps",
+// "csat","ces"}: current and baseline are /v1/scores objects, and each
+// metric's change is {"difference","interval":{"low","high"},"p_value",
+// "significant","enough"} in the score's units (NPS points, CSAT
+// percentage points, CES scale points, higher being easier), each field
+// null when it cannot be computed; below 10 answers on a side (enough
+// false) only the difference is given. GET /v1/matrix?window=W (default
+// 24h) answers {"window","segments","touchpoints","keys":[...]}, one
+// /v1/scores object per segment × touchpoint, sorted. Unknown or repeated query parameters, and windows the engine
 // cannot answer, are 400 with the reason. A path the sidecar does not serve
 // is 404 and a method a path does not take 405, both in JSON like every
 // other error.

@@ -96,6 +96,32 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("keys: got %v, want %v", keys.Keys, wantKeys)
 	}
 
+	// A set against the rest of the keys, and the whole matrix.
+	var c struct {
+		Current, Baseline wireResult
+		NPS               httpapi.Change
+	}
+	sc.get(t, "/v1/compare?segment=smb&segment=consumer&touchpoint=checkout&touchpoint=app&window=24h&against=rest", &c)
+	inSet := func(seg, tp string) bool {
+		return (seg == "smb" || seg == "consumer") && (tp == "checkout" || tp == "app")
+	}
+	m.checkIn(t, "compare: current", inSet, c.Current)
+	m.checkIn(t, "compare: the rest", func(seg, tp string) bool { return !inSet(seg, tp) }, c.Baseline)
+	if c.NPS.Difference == nil || !near(*c.NPS.Difference, *c.Current.NPS.Score-*c.Baseline.NPS.Score) || c.NPS.Significant == nil {
+		t.Errorf("compare: NPS change %+v between %v and %v", c.NPS, c.Current.NPS.Score, c.Baseline.NPS.Score)
+	}
+	var matrix struct{ Keys []wireResult }
+	sc.get(t, "/v1/matrix?window=24h", &matrix)
+	if len(matrix.Keys) != len(wantKeys) {
+		t.Errorf("matrix: %d keys, want %d", len(matrix.Keys), len(wantKeys))
+	}
+	for i, k := range matrix.Keys {
+		if i < len(wantKeys) && (k.Segment != wantKeys[i].Segment || k.Touchpoint != wantKeys[i].Touchpoint) {
+			t.Errorf("matrix key %d: %s × %s, want %v", i, k.Segment, k.Touchpoint, wantKeys[i])
+		}
+		m.check(t, "matrix "+k.Segment+" × "+k.Touchpoint, k.Segment, k.Touchpoint, k)
+	}
+
 	m.checkMetrics(t, sc.scrape(t))
 	checkRebinding(t, sc.url)
 	sc.stopDuringRequest(t)
@@ -293,10 +319,18 @@ func (m *e2eModel) check(t *testing.T, what, segment, touchpoint string, got wir
 	if got.Segment != segment || got.Touchpoint != touchpoint {
 		t.Errorf("%s: got %s × %s", what, got.Segment, got.Touchpoint)
 	}
+	m.checkIn(t, what, func(seg, tp string) bool {
+		return (segment == "*" || seg == segment) && (touchpoint == "*" || tp == touchpoint)
+	}, got)
+}
+
+// checkIn checks got against the events of the keys in selects.
+func (m *e2eModel) checkIn(t *testing.T, what string, in func(segment, touchpoint string) bool, got wireResult) {
+	t.Helper()
 	counts := map[string][]uint64{"csat": make([]uint64, 5), "ces": make([]uint64, 7), "nps": make([]uint64, 11)}
 	customers := map[string]bool{}
 	for _, ev := range m.events {
-		if segment != "*" && ev.segment != segment || touchpoint != "*" && ev.touchpoint != touchpoint {
+		if !in(ev.segment, ev.touchpoint) {
 			continue
 		}
 		at := ev.at

@@ -84,6 +84,8 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/scores   ?segment=S&touchpoint=T&window=W  (S, T: omitted or * for all; W: 1h, 90m, 7d)
   GET  /v1/trend    ?segment=S&touchpoint=T&window=24h&step=1h
   GET  /v1/keys     the segments and touchpoints seen
+  GET  /v1/compare  ?segment=S&touchpoint=T&window=7d&against=previous|week|rest  (S, T repeatable: a set)
+  GET  /v1/matrix   ?window=W  every segment × touchpoint's scores
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
   POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
   DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint

@@ -2,7 +2,8 @@
 // http.Handler with the /v1/ API (events in, scores, trends and keys out,
 // snapshots), health probes and, optionally, the live dashboard and
 // /metrics, for a Go service to mount in its own mux. The JSON wire types
-// (IngestResponse, Scores, Trend, KeyList, Deleted, MergeResponse, Error)
+// (IngestResponse, Scores, Trend, KeyList, Compare, Matrix, Deleted,
+// MergeResponse, Error)
 // are exported for clients and tests.
 //
 //	api, err := httpapi.New(e, httpapi.Options{Token: os.Getenv("CXSCORE_TOKEN")})
@@ -13,7 +14,9 @@
 // # Routes
 //
 // POST /v1/events (one event, a JSON array or NDJSON), GET /v1/scores,
-// GET /v1/trend, GET /v1/keys, DELETE /v1/keys?segment=S&touchpoint=T,
+// GET /v1/trend, GET /v1/keys, GET /v1/compare (a selection against a
+// baseline, with significance), GET /v1/matrix (every key's scores),
+// DELETE /v1/keys?segment=S&touchpoint=T,
 // DELETE /v1/responses/{id} (200 {"deleted": true}, or 404 when no such
 // response is held),
 // GET /v1/snapshot, and with Options.Merge POST /v1/merge; GET /healthz

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,6 +189,8 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/scores", auth(h.atSequence(http.HandlerFunc(h.handleScores))))
 	route("GET /v1/trend", auth(h.atSequence(http.HandlerFunc(h.handleTrend))))
 	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
+	route("GET /v1/compare", auth(h.atSequence(http.HandlerFunc(h.handleCompare))))
+	route("GET /v1/matrix", auth(h.atSequence(http.HandlerFunc(h.handleMatrix))))
 	if h.recorder == nil {
 		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
 		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))
@@ -348,25 +351,33 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // params parses a request's query string, which may hold only the given
 // names, each at most once.
 func params(r *http.Request, names ...string) (map[string]string, error) {
+	q, err := values(r, nil, names...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(q))
+	for name, vs := range q {
+		out[name] = vs[0]
+	}
+	return out, nil
+}
+
+// values reads the query string of r: each parameter must be one of names,
+// and given once unless it is one of repeatable.
+func values(r *http.Request, repeatable []string, names ...string) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, fmt.Errorf("malformed query string: %v", err)
 	}
-	out := make(map[string]string, len(q))
 	for name, vs := range q {
-		known := false
-		for _, n := range names {
-			known = known || n == name
-		}
 		switch {
-		case !known && len(names) == 0:
+		case !slices.Contains(names, name) && len(names) == 0:
 			return nil, fmt.Errorf("unknown parameter %q; this endpoint takes no parameters", name)
-		case !known:
+		case !slices.Contains(names, name):
 			return nil, fmt.Errorf("unknown parameter %q; this endpoint takes %s", name, strings.Join(names, ", "))
-		case len(vs) > 1:
+		case len(vs) > 1 && !slices.Contains(repeatable, name):
 			return nil, fmt.Errorf("parameter %q given %d times, want once", name, len(vs))
 		}
-		out[name] = vs[0]
 	}
-	return out, nil
+	return q, nil
 }

@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/server/internal/windowtext"
+)
+
+// Compare is the answer to GET /v1/compare: the selection's scores over
+// the window, those of the baseline, and per metric the change from the
+// baseline to the current window.
+type Compare struct {
+	// Segments and Touchpoints are the selection as asked, every label
+	// once; empty means every one.
+	Segments    []string `json:"segments"`
+	Touchpoints []string `json:"touchpoints"`
+	Window      string   `json:"window"`
+	Against     string   `json:"against"`
+	Current     Scores   `json:"current"`
+	Baseline    Scores   `json:"baseline"`
+	NPS         Change   `json:"nps"`
+	CSAT        Change   `json:"csat"`
+	CES         Change   `json:"ces"`
+}
+
+// Change is one metric's comparison, current minus baseline, in the units
+// of its score: NPS points, CSAT percentage points, CES scale points
+// (higher is easier, so a positive CES change is an improvement). A field
+// that cannot be computed is null: the difference without answers on
+// either side; the interval, p-value and significance also when a side
+// holds fewer than the engine's MinResponses answers of the metric
+// (Enough is then false: "not enough data", not "no change").
+type Change struct {
+	Difference  *float64  `json:"difference"`
+	Interval    *Interval `json:"interval"`
+	PValue      *float64  `json:"p_value"`
+	Significant *bool     `json:"significant"`
+	Enough      bool      `json:"enough"`
+}
+
+// NewChange returns the JSON of one metric's comparison.
+func NewChange(c engine.MetricComparison) Change {
+	ch := Change{
+		Difference: optional(c.Difference, c.HasDifference),
+		Interval:   optionalInterval(c.Low, c.High, c.HasInterval),
+		PValue:     optional(c.PValue, c.HasPValue),
+		Enough:     c.Enough,
+	}
+	if sig, ok := c.Significant(); ok {
+		ch.Significant = &sig
+	}
+	return ch
+}
+
+// baselines are the values of the against parameter.
+var baselines = map[string]engine.Baseline{
+	"previous": engine.Previous,
+	"week":     engine.WeekEarlier,
+	"rest":     engine.Rest,
+}
+
+// handleCompare serves GET /v1/compare?segment=S&touchpoint=T&window=W&against=B,
+// segment and touchpoint repeatable.
+func (s *Handler) handleCompare(w http.ResponseWriter, r *http.Request) {
+	q, err := values(r, []string{"segment", "touchpoint"}, "segment", "touchpoint", "window", "against")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	sel, err := selection(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	winText, win, err := windowtext.Parse("window", q.Get("window"), "7d")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	againstText := q.Get("against")
+	if againstText == "" {
+		againstText = "previous"
+	}
+	against, ok := baselines[againstText]
+	if !ok {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("against %q: want previous (the period of the same length just before), week (the same window a week earlier) or rest (every other key over the same window)", againstText))
+		return
+	}
+	var c engine.Comparison
+	if err := s.engine.CompareAt(s.clock.Now(), sel, win, against, &c); err != nil {
+		queryError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Compare{
+		Segments: sel.Segments, Touchpoints: sel.Touchpoints,
+		Window: winText, Against: againstText,
+		Current: NewScores(&c.Current, winText), Baseline: NewScores(&c.Baseline, winText),
+		NPS: NewChange(c.NPS), CSAT: NewChange(c.CSAT), CES: NewChange(c.CES),
+	})
+}
+
+// selection reads the segments and touchpoints of a request, each label
+// once; * (or an empty value) anywhere in a list stands for every label.
+func selection(q url.Values) (engine.Selection, error) {
+	var sel engine.Selection
+	for _, side := range []struct {
+		name string
+		dst  *[]string
+	}{{"segment", &sel.Segments}, {"touchpoint", &sel.Touchpoints}} {
+		labels := []string{}
+		for _, v := range q[side.name] {
+			l, err := label(side.name, v)
+			if err != nil {
+				return sel, err
+			}
+			if l == engine.All {
+				labels = []string{}
+				break
+			}
+			if !slices.Contains(labels, l) {
+				labels = append(labels, l)
+			}
+		}
+		*side.dst = labels
+	}
+	return sel, nil
+}
+
+// Matrix is the answer to GET /v1/matrix: the scores of every segment ×
+// touchpoint key over the window, sorted by segment then touchpoint, and
+// the segments and touchpoints they hold (a heat map's rows and columns).
+type Matrix struct {
+	Window      string   `json:"window"`
+	Segments    []string `json:"segments"`
+	Touchpoints []string `json:"touchpoints"`
+	Keys        []Scores `json:"keys"`
+}
+
+// handleMatrix serves GET /v1/matrix?window=W.
+func (s *Handler) handleMatrix(w http.ResponseWriter, r *http.Request) {
+	p, err := params(r, "window")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	winText, win, err := windowtext.Parse("window", p["window"], "24h")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	results, err := s.engine.MatrixAt(s.clock.Now(), win, nil)
+	if err != nil {
+		queryError(w, err)
+		return
+	}
+	m := Matrix{Window: winText, Segments: []string{}, Touchpoints: []string{}, Keys: make([]Scores, len(results))}
+	for i := range results {
+		m.Keys[i] = NewScores(&results[i], winText)
+		m.Segments = append(m.Segments, results[i].Segment)
+		m.Touchpoints = append(m.Touchpoints, results[i].Touchpoint)
+	}
+	slices.Sort(m.Touchpoints)
+	m.Segments, m.Touchpoints = slices.Compact(m.Segments), slices.Compact(m.Touchpoints)
+	writeJSON(w, http.StatusOK, m)
+}
