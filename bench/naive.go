@@ -42,7 +42,7 @@ type naiveBucket struct {
 }
 
 // NewNaive returns an empty baseline with the engine's default windows:
-// minute buckets kept for 35 days, events up to a minute ahead accepted.
+// minute buckets kept for 61 days (the default retention), events up to a minute ahead accepted.
 func NewNaive() *Naive {
 	l, err := timeline.NewLayout(window.DefaultTiers(), time.Minute, nil)
 	if err != nil {

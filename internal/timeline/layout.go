@@ -236,7 +236,7 @@ func floorDiv(a, b int64) int64 {
 func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
 
 // Check returns nil if an event at time t may be recorded at time now: no
-// older than the longest retention (the start of the oldest day a 35-day
+// older than the longest retention (the start of the oldest day a 61-day
 // window can still show, with the default tiers) and no further ahead than
 // the future skew. Otherwise it returns an error wrapping window.ErrTooOld or
 // window.ErrTooNew that gives both times.
