@@ -21,7 +21,14 @@ type memoryCase struct {
 var memoryCases = []memoryCase{
 	{"quiet", 20, 100},
 	{"busy", 500, 10}, // 420,000 events a key: ten keys keep it to a few seconds
+	// The worst case: every bucket of every tier holds more customers than
+	// an exact set keeps, so each holds a dense sketch (fillWorst).
+	{"worst", worstPerBucket, 4},
 }
+
+// worstPerBucket is how many customers fillWorst puts in each bucket: more
+// than the 2^12/8 an exact set holds at the default precision.
+const worstPerBucket = 600
 
 // BenchmarkMemory measures the heap a key holds with every tier full: keys
 // answered by perHour new customers an hour, each once, evenly through 61
@@ -36,7 +43,7 @@ func BenchmarkMemory(b *testing.B) {
 	for _, mc := range memoryCases {
 		b.Run(mc.name, func(b *testing.B) {
 			b.Run("cxscore", func(b *testing.B) {
-				var bytes, buckets float64
+				var bytes, buckets, stats float64
 				for b.Loop() {
 					e, err := engine.New(engine.Config{})
 					if err != nil {
@@ -44,10 +51,12 @@ func BenchmarkMemory(b *testing.B) {
 					}
 					bytes += heapGrowth(func() { fillKeys(b, e, mc) })
 					buckets += float64(e.Stats().Buckets)
+					stats += float64(e.Stats().Bytes)
 					e.Close()
 				}
 				b.ReportMetric(bytes/float64(b.N)/float64(mc.keys), "B/key")
 				b.ReportMetric(buckets/float64(b.N)/float64(mc.keys), "buckets/key")
+				b.ReportMetric(stats/float64(b.N)/float64(mc.keys), "stats-B/key") // what Stats().Bytes counts
 			})
 			b.Run("naive", func(b *testing.B) {
 				var bytes float64
@@ -97,6 +106,10 @@ func heapGrowth(fill func()) float64 {
 // retention (61 days) and 2 hours up to a fixed end, in time order. Scores
 // follow ScoreShapes.
 func fillKeys(b *testing.B, r recorder, mc memoryCase) {
+	if mc.name == "worst" {
+		fillWorst(b, r, mc)
+		return
+	}
 	fillKeysFor(b, r, mc, window.DefaultTiers())
 }
 
@@ -128,6 +141,36 @@ func fillKeysFor(b *testing.B, r recorder, mc memoryCase, tiers []window.Tier) {
 					Time:       at,
 				}
 				if err := r.RecordAt(at, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// fillWorst records, as of a fixed end, mc.perHour new customers at the
+// start of every bucket of every default tier (the 120 minutes, 48 hours
+// and 35 days before the end), back-dated as a hostile or replaying sender
+// could: every bucket then holds a dense sketch, the most a bucket holds.
+func fillWorst(b *testing.B, r recorder, mc memoryCase) {
+	end := DefaultHistory().End
+	var times []time.Time
+	for _, t := range window.DefaultTiers() {
+		last := end.Truncate(t.Resolution)
+		for i := range int(t.Retention / t.Resolution) {
+			times = append(times, last.Add(-time.Duration(i)*t.Resolution))
+		}
+	}
+	customer := 0
+	var id []byte
+	for _, at := range times {
+		for range mc.perHour {
+			for k := range mc.keys {
+				customer++
+				id = strconv.AppendInt(append(id[:0], "c-"...), int64(customer), 10)
+				ev := engine.Event{CustomerID: string(id), Segment: "segment-0", Touchpoint: touchpointNames[k%20],
+					Metric: engine.NPS, Score: customer % 11, Time: at}
+				if err := r.RecordAt(end, ev); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -198,6 +198,31 @@ func TestCompareMatchesModel(t *testing.T) {
 					}
 					checkResult(t, fmt.Sprintf("step %d: matrix %v", step, k), m, func(o Key) bool { return o == k }, from, to, now.UnixNano(), &rs[i])
 				}
+				rus, err := e.RollupsAt(now, w, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rollups := []Key{{All, All}}
+				for _, k := range keys {
+					for _, r := range []Key{{All, k.Touchpoint}, {k.Segment, All}} {
+						if !slices.Contains(rollups, r) {
+							rollups = append(rollups, r)
+						}
+					}
+				}
+				slices.SortFunc(rollups, compareKeys)
+				if len(rus) != len(rollups) {
+					t.Fatalf("step %d: %d roll-ups, want %d", step, len(rus), len(rollups))
+				}
+				for i, k := range rollups {
+					if rus[i].Segment != k.Segment || rus[i].Touchpoint != k.Touchpoint {
+						t.Fatalf("step %d: roll-up %d is %s × %s, want %s × %s", step, i, rus[i].Segment, rus[i].Touchpoint, k.Segment, k.Touchpoint)
+					}
+					in := func(o Key) bool {
+						return (k.Segment == All || o.Segment == k.Segment) && (k.Touchpoint == All || o.Touchpoint == k.Touchpoint)
+					}
+					checkResult(t, fmt.Sprintf("step %d: roll-up %v", step, k), m, in, from, to, now.UnixNano(), &rus[i])
+				}
 			}
 		}
 	})

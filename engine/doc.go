@@ -51,7 +51,8 @@
 // tests of sketch's Compare methods; a side with fewer than
 // Config.MinResponses answers gets the difference but no test. MatrixAt
 // returns every key's result in one pass (about 1-2 ms polled for 1,000
-// keys).
+// keys), and RollupsAt every segment's, every touchpoint's and the total
+// in one more (about as long): what a metrics scrape needs.
 //
 // # Bad input
 //

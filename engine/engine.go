@@ -27,6 +27,7 @@ type Engine struct {
 	scratch     sync.Pool                  // *bucket for query accumulators
 	selScratch  sync.Pool                  // *selScratch for selections (compare.go)
 	matrixOrder atomic.Pointer[sortedKeys] // keys in order for MatrixAt (matrix.go)
+	rollScratch sync.Pool                  // *rollScratch for RollupsAt (rollups.go)
 	closed      atomic.Bool
 	close       sync.Once
 	mem         *memory    // memory accounting and Config.MaxBytes

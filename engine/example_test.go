@@ -232,3 +232,55 @@ func ExampleConfig_location() {
 	// yesterday: 2026-11-01T00:00:00-04:00 to 2026-11-02T00:00:00-05:00, 25h0m0s
 	// this week: 1 day(s), from 2026-11-02T00:00:00-05:00
 }
+
+func ExampleEngine_CompareAt() {
+	now := time.Date(2026, 11, 24, 10, 15, 0, 0, time.UTC)
+	e, _ := engine.New(engine.Config{Clock: window.NewManualClock(now)})
+	defer e.Close()
+	// A week of NPS answers for delivery and returns, the post-purchase
+	// stage, against support: 30 answers each.
+	for i := range 30 {
+		at := now.Add(-time.Duration(i) * 5 * time.Hour)
+		for tp, score := range map[string]int{"delivery": 10, "returns": []int{9, 3}[i%2], "support": []int{6, 8}[i%2]} {
+			e.RecordAt(now, engine.Event{Segment: "consumer", Touchpoint: tp, Metric: engine.NPS, Score: score, Time: at})
+		}
+	}
+	stage := engine.Selection{Touchpoints: []string{"delivery", "returns"}}
+	var c engine.Comparison
+	if err := e.CompareAt(now, stage, 7*24*time.Hour, engine.Rest, &c); err != nil {
+		panic(err)
+	}
+	cur, _ := c.Current.NPS.Score()
+	base, _ := c.Baseline.NPS.Score()
+	sig, _ := c.NPS.Significant()
+	fmt.Printf("post-purchase NPS %.0f against %.0f: %+.0f points [%.0f, %.0f], p = %.2g, significant: %t\n",
+		cur, base, c.NPS.Difference, c.NPS.Low, c.NPS.High, c.NPS.PValue, sig)
+	// Output: post-purchase NPS 50 against -50: +100 points [65, 121], p = 1.1e-10, significant: true
+}
+
+func ExampleEngine_RollupsAt() {
+	now := time.Date(2026, 11, 24, 10, 15, 0, 0, time.UTC)
+	e, _ := engine.New(engine.Config{Clock: window.NewManualClock(now)})
+	defer e.Close()
+	for _, ev := range []engine.Event{
+		{CustomerID: "ann", Segment: "enterprise", Touchpoint: "checkout", Metric: engine.CSAT, Score: 5},
+		{CustomerID: "ann", Segment: "enterprise", Touchpoint: "support", Metric: engine.CSAT, Score: 2},
+		{CustomerID: "bob", Segment: "smb", Touchpoint: "checkout", Metric: engine.CSAT, Score: 4},
+	} {
+		e.RecordAt(now, ev)
+	}
+	keys, _ := e.MatrixAt(now, time.Hour, nil)
+	rollups, _ := e.RollupsAt(now, time.Hour, nil)
+	for _, r := range append(keys, rollups...) {
+		fmt.Printf("%-10s × %-8s CSAT responses %d, customers %d\n", r.Segment, r.Touchpoint, r.CSAT.Responses(), r.UniqueCustomers)
+	}
+	// Output:
+	// enterprise × checkout CSAT responses 1, customers 1
+	// enterprise × support  CSAT responses 1, customers 1
+	// smb        × checkout CSAT responses 1, customers 1
+	// *          × *        CSAT responses 3, customers 2
+	// *          × checkout CSAT responses 2, customers 2
+	// *          × support  CSAT responses 1, customers 1
+	// enterprise × *        CSAT responses 2, customers 1
+	// smb        × *        CSAT responses 1, customers 1
+}

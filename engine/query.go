@@ -284,14 +284,21 @@ func (e *Engine) result(sel selector, now, from, to int64, live bool, acc *bucke
 // sealed returns the merged events of the selection in [from, to), all of
 // it sealed time: from the cache, or computed and cached.
 func (e *Engine) sealed(sel selector, from, to int64) *entry {
-	id := entryID{kind: kindSpan, segment: sel.segment, touchpoint: sel.touchpoint, from: from, to: to,
-		version: e.versions.late.Load(), epoch: e.versions.epoch.Load()}
+	id := e.spanID(sel, from, to)
 	if en := e.cache.get(&id); en != nil {
 		return en
 	}
 	b := newBucket(e.set.precision, uniques.Hashed)
 	e.units(sel, from, to, b)
 	return e.cache.set(&id, b)
+}
+
+// spanID is the cache key of sealed(sel, from, to). Taken before the
+// events are read, so that a late event while they are bumps the version
+// and the entry is never served.
+func (e *Engine) spanID(sel selector, from, to int64) entryID {
+	return entryID{kind: kindSpan, segment: sel.segment, touchpoint: sel.touchpoint, from: from, to: to,
+		version: e.versions.late.Load(), epoch: e.versions.epoch.Load()}
 }
 
 // units merges into dst the fewest whole buckets that tile [from, to). A

@@ -32,8 +32,10 @@ var scoreDigits = map[string]int{"nps": 1, "csat": 1, "ces": 2}
 
 // TestDashboardInBrowser builds the sidecar, fills it with a month of
 // realistic answers, opens the dashboard in headless Chromium and checks
-// what a person sees against what the API says: the numbers of every card,
-// after switching window and segment too; the trend charts; the token form
+// what a person sees against what the API says: the numbers of every card
+// and their changes against the previous period, after switching window
+// and segment too; the segment × touchpoint heat map; the journey
+// scorecard of -journey; the trend charts; the token form
 // of a sidecar with a token; and the banner when the sidecar goes away,
 // and its recovery. With CXSCORE_SCREENSHOTS=dir it also writes
 // dashboard-desktop.png and dashboard-phone.png there.
@@ -43,7 +45,8 @@ var scoreDigits = map[string]int{"nps": 1, "csat": 1, "ces": 2}
 func TestDashboardInBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	bin := buildSidecar(t)
-	sc := startSidecar(t, bin, "-addr", "127.0.0.1:0")
+	journey := writeDemoJourney(t)
+	sc := startSidecar(t, bin, "-addr", "127.0.0.1:0", "-journey", journey)
 	postNDJSON(t, sc.url, "", demoEvents(time.Now()))
 	browser := newBrowser(t, chromium)
 	tab := openTab(t, browser, sc.url+"/")
@@ -71,6 +74,37 @@ func TestDashboardInBrowser(t *testing.T) {
 				t.Errorf("the page's threshold: got %s, want %d", got, minResponses)
 			}
 		}},
+		{"changes on the cards", func(t *testing.T) {
+			tab.waitForChanges(t, sc.url, "*", "1h")
+			if got := eval[string](t, tab, `document.querySelector('#cards .card tr[data-metric="ces"] .direction').textContent`); got != "higher is easier" {
+				t.Errorf("CES direction: got %q, want \"higher is easier\"", got)
+			}
+		}},
+		{"heat map", func(t *testing.T) {
+			tab.waitForHeatmap(t, sc.url, "1h", "nps")
+			tab.choose(t, "#heat-metric", "ces")
+			tab.waitForHeatmap(t, sc.url, "1h", "ces")
+			tab.choose(t, "#window", "24h")
+			tab.waitForHeatmap(t, sc.url, "24h", "ces")
+			tab.choose(t, "#heat-metric", "csat")
+			tab.waitForHeatmap(t, sc.url, "24h", "csat")
+			if got := eval[string](t, tab, `location.search`); got != "?window=24h&metric=csat" {
+				t.Errorf("address: got %q, want the metric in it", got)
+			}
+			tab.choose(t, "#heat-metric", "nps")
+			tab.choose(t, "#window", "1h")
+		}},
+		{"journey scorecard", func(t *testing.T) {
+			tab.waitForJourney(t, sc.url, "*", "1h")
+			// The release and the promotion: significant, each its way.
+			marks := eval[string](t, tab, `[...document.querySelectorAll('#journey .change-text')].map((c) => c.textContent[0]).join('')`)
+			if !strings.Contains(marks, "▲") || !strings.Contains(marks, "▼") {
+				t.Errorf("journey changes begin with %q, want ▲ (checkout's promotion) and ▼ (onboarding's release) among them", marks)
+			}
+			if n := eval[int](t, tab, `document.querySelectorAll('#journey tbody tr').length`); n != 3 {
+				t.Errorf("got %d stages, want the 3 of -journey", n)
+			}
+		}},
 		{"refresh updates in place", func(t *testing.T) {
 			eval[bool](t, tab, `(window.probe = {
 				card: document.querySelector('#cards .card'),
@@ -94,8 +128,11 @@ func TestDashboardInBrowser(t *testing.T) {
 			if got := eval[string](t, tab, `location.search`); got != "?window=24h&segment=smb" {
 				t.Errorf("address: got %q, want the selection in it", got)
 			}
+			tab.waitForChanges(t, sc.url, "smb", "24h")
+			tab.waitForJourney(t, sc.url, "smb", "24h")
 			tab.choose(t, "#segment", "enterprise")
 			tab.waitForCards(t, sc.url, "", "enterprise", "24h")
+			tab.waitForJourney(t, sc.url, "enterprise", "24h")
 		}},
 		{"trend", func(t *testing.T) {
 			tab.choose(t, "#segment", "*")
@@ -105,6 +142,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			tab.choose(t, "#window", "30d")
 			tab.waitForTrend(t, sc.url, "*", "support", daily)
 			tab.waitForCards(t, sc.url, "", "*", "30d")
+			tab.waitForChanges(t, sc.url, "*", "30d") // the 30 days before: days are kept 61 days
+			tab.waitForJourney(t, sc.url, "*", "30d")
+			tab.waitForHeatmap(t, sc.url, "30d", "nps")
 		}},
 		{"calendar periods in the business zone", func(t *testing.T) {
 			tab.choose(t, "#window", "this_month")
@@ -120,9 +160,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			if dir == "" {
 				t.Skip("set CXSCORE_SCREENSHOTS=dir to write screenshots")
 			}
-			tab.choose(t, "#window", "24h")
+			tab.choose(t, "#window", "1h") // the release and the promotion show as ▼ and ▲
 			tab.choose(t, "#trend-touchpoint", "*")
-			tab.waitForCards(t, sc.url, "", "*", "24h")
+			tab.waitForCards(t, sc.url, "", "*", "1h")
 			tab.screenshot(t, filepath.Join(dir, "dashboard-desktop.png"), 1280, 800, 1, true)
 			tab.screenshot(t, filepath.Join(dir, "dashboard-phone.png"), 390, 844, 2, false)
 			tab.do(t, "restoring the viewport", chromedp.EmulateViewport(1280, 800))
@@ -146,6 +186,9 @@ func TestDashboardInBrowser(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#token-form button")),
 				chromedp.WaitNotVisible(chromedp.CSS("#token-form")))
 			tab.waitForCards(t, secured.url, token, "*", "1h")
+			if !eval[bool](t, tab, `document.querySelector('#journey-section').hidden`) {
+				t.Errorf("without -journey: want no journey scorecard")
+			}
 			if got := eval[string](t, tab, `sessionStorage.getItem('cxscore-token')`); got != token {
 				t.Errorf("sessionStorage: got %q, want the token", got)
 			}
@@ -605,8 +648,11 @@ func postNDJSON(t *testing.T, base, token string, events []string) {
 // service's, for the browser test and the screenshots: three segments and
 // four touchpoints; most answers in the last day, more in the afternoon
 // (UTC); checkout improving over the month; an incident at support five to
-// eight hours ago; and billing, new, with a handful of answers from smb in
-// the last hour, too few to score. The same now gives the same events.
+// eight hours ago; in the last half hour, a release that broke onboarding
+// and a promotion that pleased checkout, both busy (changes against the
+// previous hour that are significant, ▼ and ▲); and billing, new, with a
+// handful of answers from smb in the last hour, too few to score. The same
+// now gives the same events.
 func demoEvents(now time.Time) []string {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type weighted struct {
@@ -638,6 +684,14 @@ func demoEvents(now time.Time) []string {
 		if touchpoint.name == "support" && ago > 5*time.Hour && ago < 8*time.Hour {
 			q -= 0.3 // the incident
 		}
+		if ago < 30*time.Minute {
+			switch touchpoint.name {
+			case "onboarding":
+				q -= 0.35 // the release
+			case "checkout":
+				q += 0.2 // the promotion
+			}
+		}
 		customer := ""
 		if rng.IntN(10) > 0 {
 			customer = fmt.Sprint("c-", rng.IntN(5000))
@@ -667,6 +721,10 @@ func demoEvents(now time.Time) []string {
 	for range 18000 { // the 29 days before
 		at := now.Add(-24*time.Hour - time.Duration(rng.Int64N(int64(29*24*time.Hour))))
 		add(at, pick(segments), pick(touchpoints))
+	}
+	for i := range 600 { // the release and the promotion
+		at := now.Add(-time.Second - time.Duration(rng.Int64N(int64(30*time.Minute))))
+		add(at, pick(segments), touchpoints[2-2*(i%2)]) // onboarding, checkout
 	}
 	for range 6 {
 		at := now.Add(-time.Second - time.Duration(rng.Int64N(int64(50*time.Minute))))

@@ -105,18 +105,50 @@
 // null when it cannot be computed; below 10 answers on a side (enough
 // false) only the difference is given. GET /v1/matrix?window=W (default
 // 24h) answers {"window","segments","touchpoints","keys":[...]}, one
-// /v1/scores object per segment × touchpoint, sorted. Unknown or repeated query parameters, and windows the engine
-// cannot answer, are 400 with the reason. A path the sidecar does not serve
-// is 404 and a method a path does not take 405, both in JSON like every
-// other error.
+// /v1/scores object per segment × touchpoint, sorted. Unknown or repeated
+// query parameters, and windows the engine cannot answer (such as a 30d
+// window against the previous 30 days, older than the 35 days kept), are
+// 400 with the reason. A path the sidecar does not serve is 404 and a
+// method a path does not take 405, both in JSON like every other error.
+//
+// # Journey
+//
+// -journey FILE names a customer journey: ordered stages, each a name and
+// the touchpoints it rolls up, as JSON:
+//
+//	{"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]},
+//	            {"name": "post-purchase", "touchpoints": ["delivery", "returns", "support"]}]}
+//
+// The file is read once, at start; one that is not such a journey stops
+// the sidecar with exit status 2 and what is wrong with it (broken JSON
+// and its line, an unknown field, a stage without a name or touchpoints,
+// two stages of one name, a touchpoint listed twice in a stage or "*", a
+// name or touchpoint over 128 bytes, more than 32 stages). Stages may
+// share a touchpoint. GET /v1/journey?segment=S&window=W&against=B
+// (segment repeatable or *, as for /v1/compare; W defaults to 7d and B to
+// previous) answers {"window","stages":[{"name","touchpoints","compare"}]}
+// in the file's order, compare being the /v1/compare answer for the
+// stage's touchpoints (their answers pooled, their unique customers
+// unioned), every stage at the same instant. Without -journey it answers
+// {"window":"7d","stages":[]}; the dashboard then shows no journey
+// scorecard.
 //
 // # Dashboard
 //
 // GET / is a live dashboard for a person: per touchpoint and for all of
 // them, NPS, CSAT and CES with their margins, response counts and unique
-// customers over a chosen window and segment; the NPS split; and a trend
-// chart per metric with its 95% interval as a band (hourly over 24 hours
-// for windows up to a day, daily over 30 days beyond). It refreshes every
+// customers over a chosen window and segment, each score with its change
+// against the previous period of the same length from /v1/compare
+// ("▲ +4.2 vs previous 24h" when significant at 5%, "(not significant)"
+// when not, "not enough data" when a side has fewer than 10 answers; CES
+// is higher-is-easier, so ▲ is an improvement for every metric); the NPS
+// split; a segment × touchpoint heat map of a chosen metric from
+// /v1/matrix (orange below the middle of the scale, blue above, greyed
+// "too few" where enough is false, each cell with its responses); with
+// -journey, a journey scorecard of each stage's NPS, CSAT and CES and
+// their changes from /v1/journey; and a trend chart per metric with its
+// 95% interval as a band (hourly over 24 hours for windows up to a day,
+// daily over 30 days beyond). It refreshes every
 // 5 seconds, in place, and says so in a banner when the sidecar cannot be
 // reached. A score resting on fewer than 10 responses is shown as "too
 // few", greyed, with its count: with fewer, the margin passes ±30 NPS

@@ -72,6 +72,8 @@ type config struct {
 	snapshotEvery   time.Duration
 	maxMergeBytes   int64
 	nats            natsConfig
+	journeyPath     string
+	journey         []httpapi.Stage // read from journeyPath
 }
 
 var errUsage = errors.New("usage")
@@ -86,6 +88,7 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/keys     the segments and touchpoints seen
   GET  /v1/compare  ?segment=S&touchpoint=T&window=7d&against=previous|week|rest  (S, T repeatable: a set)
   GET  /v1/matrix   ?window=W  every segment × touchpoint's scores
+  GET  /v1/journey  ?segment=S&window=7d  each -journey stage compared with the previous period
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
   POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
   DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint
@@ -104,6 +107,12 @@ replaced every -snapshot-every and at shutdown.
 With -nats URLS (or -nats embedded) events are recorded through a NATS
 JetStream stream that several sidecars share, and every one of them answers
 for all of them.
+With -journey FILE, a JSON file of ordered stages, each a name and its
+touchpoints,
+  {"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]},
+              {"name": "post-purchase", "touchpoints": ["delivery", "returns", "support"]}]}
+GET /v1/journey and the dashboard's journey scorecard compare every stage
+with the previous period.
 The dashboard is at / (its URL is logged at start).
 
 Flags:
@@ -150,6 +159,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&c.nats.listen, "nats-listen", "127.0.0.1:4222", "`host:port` the embedded NATS server listens on for clients")
 	fs.StringVar(&c.nats.cluster, "nats-cluster", "", "`name` of the JetStream cluster the embedded server joins (needs -nats-name); empty: a single server")
 	fs.StringVar(&c.nats.clusterListen, "nats-cluster-listen", "127.0.0.1:6222", "`host:port` the embedded server listens on for the cluster's routes")
+	fs.StringVar(&c.journeyPath, "journey", "", "`file` of the customer journey that GET /v1/journey and the dashboard score stage by stage:\n"+
+		`{"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]}, ...]}, read at start`)
 	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -217,6 +228,11 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		}
 		if c.snapshotPath != "" {
 			return bad("-snapshot cannot be used with -nats yet: the stream and its checkpoints keep the state")
+		}
+	}
+	if c.journeyPath != "" {
+		if c.journey, err = readJourney(c.journeyPath); err != nil {
+			return bad("-journey %s: %v", c.journeyPath, err)
 		}
 	}
 	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
@@ -324,6 +340,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Ready:    ready,
 		Logger:   logger,
 		Recorder: recorder,
+		Journey:  c.journey,
 	})
 	if err != nil {
 		return err
@@ -348,7 +365,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "token", c.token != "",
-		"max_keys", c.maxKeys, "max_body", c.maxBody)
+		"max_keys", c.maxKeys, "max_body", c.maxBody, "journey_stages", len(c.journey))
 	logger.Info("dashboard", "url", dashboardURL(ln.Addr()))
 	if !isLoopback(ln.Addr()) && c.token == "" {
 		logger.Warn("listening beyond loopback without a token: anyone who can reach the port can read and write scores")

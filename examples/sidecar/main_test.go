@@ -81,7 +81,7 @@ func TestParseFlags(t *testing.T) {
 		if _, err := parseFlags([]string{"-help"}, env(""), &out); !errors.Is(err, flag.ErrHelp) {
 			t.Errorf("got %v, want flag.ErrHelp", err)
 		}
-		for _, want := range []string{"POST /v1/events", "-addr host:port", "-metrics-windows windows", "CXSCORE_TOKEN", "SIGTERM"} {
+		for _, want := range []string{"POST /v1/events", "-addr host:port", "-metrics-windows windows", "CXSCORE_TOKEN", "SIGTERM", "-journey file", "GET  /v1/journey"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("help lacks %q:\n%s", want, out.String())
 			}

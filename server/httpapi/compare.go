@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/cxscore/cxscore/engine"
 	"github.com/cxscore/cxscore/server/internal/windowtext"
@@ -76,31 +77,60 @@ func (s *Handler) handleCompare(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	winText, win, err := windowtext.Parse("window", q.Get("window"), "7d")
+	p, err := comparison(q)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	againstText := q.Get("against")
-	if againstText == "" {
-		againstText = "previous"
-	}
-	against, ok := baselines[againstText]
-	if !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("against %q: want previous (the period of the same length just before), week (the same window a week earlier) or rest (every other key over the same window)", againstText))
-		return
-	}
 	var c engine.Comparison
-	if err := s.engine.CompareAt(s.clock.Now(), sel, win, against, &c); err != nil {
+	out, err := s.compare(s.clock.Now(), sel, p, &c)
+	if err != nil {
 		queryError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Compare{
+	writeJSON(w, http.StatusOK, out)
+}
+
+// compareParams are the window and baseline of a comparison, and the text
+// they were asked as.
+type compareParams struct {
+	winText, againstText string
+	win                  time.Duration
+	against              engine.Baseline
+}
+
+// comparison reads the window (default 7d) and against (default previous)
+// parameters of /v1/compare and /v1/journey.
+func comparison(q url.Values) (compareParams, error) {
+	var p compareParams
+	var err error
+	if p.winText, p.win, err = windowtext.Parse("window", q.Get("window"), "7d"); err != nil {
+		return p, err
+	}
+	p.againstText = q.Get("against")
+	if p.againstText == "" {
+		p.againstText = "previous"
+	}
+	var ok bool
+	if p.against, ok = baselines[p.againstText]; !ok {
+		return p, fmt.Errorf("against %q: want previous (the period of the same length just before), week (the same window a week earlier) or rest (every other key over the same window)", p.againstText)
+	}
+	return p, nil
+}
+
+// compare compares sel over p's window ending at now with p's baseline,
+// using c as scratch, and returns the answer's JSON. Errors are the
+// engine's.
+func (s *Handler) compare(now time.Time, sel engine.Selection, p compareParams, c *engine.Comparison) (Compare, error) {
+	if err := s.engine.CompareAt(now, sel, p.win, p.against, c); err != nil {
+		return Compare{}, err
+	}
+	return Compare{
 		Segments: sel.Segments, Touchpoints: sel.Touchpoints,
-		Window: winText, Against: againstText,
-		Current: NewScores(&c.Current, winText), Baseline: NewScores(&c.Baseline, winText),
+		Window: p.winText, Against: p.againstText,
+		Current: NewScores(&c.Current, p.winText), Baseline: NewScores(&c.Baseline, p.winText),
 		NPS: NewChange(c.NPS), CSAT: NewChange(c.CSAT), CES: NewChange(c.CES),
-	})
+	}, nil
 }
 
 // selection reads the segments and touchpoints of a request, each label

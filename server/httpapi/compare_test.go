@@ -16,7 +16,12 @@ import (
 // checkout (3 promoters, 9 detractors) and of 2 in smb × web (a promoter
 // who also answered at checkout, and a detractor): MinResponses is 10.
 func compareFixture(t *testing.T) *fixture {
-	f := newFixture(t, engine.Config{}, Options{})
+	return fillCompare(t, newFixture(t, engine.Config{}, Options{}))
+}
+
+// fillCompare records compareFixture's answers in f.
+func fillCompare(t *testing.T, f *fixture) *fixture {
+	t.Helper()
 	var events []string
 	for i := range 12 {
 		score := 10

@@ -2,9 +2,8 @@
 // http.Handler with the /v1/ API (events in, scores, trends and keys out,
 // snapshots), health probes and, optionally, the live dashboard and
 // /metrics, for a Go service to mount in its own mux. The JSON wire types
-// (IngestResponse, Scores, Trend, KeyList, Compare, Matrix, Deleted,
-// MergeResponse, Error)
-// are exported for clients and tests.
+// (IngestResponse, Scores, Trend, KeyList, Compare, Matrix, Journey,
+// Deleted, MergeResponse, Error) are exported for clients and tests.
 //
 //	api, err := httpapi.New(e, httpapi.Options{Token: os.Getenv("CXSCORE_TOKEN")})
 //	if err != nil { ... }
@@ -16,6 +15,8 @@
 // POST /v1/events (one event, a JSON array or NDJSON), GET /v1/scores,
 // GET /v1/trend, GET /v1/keys, GET /v1/compare (a selection against a
 // baseline, with significance), GET /v1/matrix (every key's scores),
+// GET /v1/journey (each stage of Options.Journey compared as GET
+// /v1/compare does; no stages without one),
 // DELETE /v1/keys?segment=S&touchpoint=T,
 // DELETE /v1/responses/{id} (200 {"deleted": true}, or 404 when no such
 // response is held),

@@ -81,6 +81,10 @@ type Options struct {
 	// Since DELETE /v1/keys and POST /v1/merge would change this engine
 	// alone, they are not served with a Recorder. Zero: the engine records.
 	Recorder Recorder
+	// Journey is the customer journey that GET /v1/journey compares stage
+	// by stage, in order; New refuses one that CheckJourney refuses, and
+	// keeps a copy. Zero: no journey (GET /v1/journey answers no stages).
+	Journey []Stage
 }
 
 // A Recorder records events for POST /v1/events. RecordBatch has the
@@ -123,6 +127,7 @@ type Handler struct {
 	recorder  Recorder  // nil: the engine records
 	sequencer Sequencer // the recorder, if it is one
 	metrics   *requestMetrics
+	journey   []Stage // Options.Journey, copied
 	mux       *http.ServeMux
 	ingests   sync.Pool // *ingest
 	draining  atomic.Bool
@@ -175,6 +180,12 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	if h.guard, err = newGuard(o.CheckHost, o.AllowedHosts); err != nil {
 		return nil, err
 	}
+	if err := CheckJourney(o.Journey); err != nil {
+		return nil, fmt.Errorf("journey: %w", err)
+	}
+	for _, st := range o.Journey {
+		h.journey = append(h.journey, Stage{Name: st.Name, Touchpoints: slices.Clone(st.Touchpoints)})
+	}
 	h.sequencer, _ = h.recorder.(Sequencer)
 	h.ingests.New = func() any { return new(ingest) }
 	h.metrics = newRequestMetrics(h)
@@ -191,6 +202,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/keys", auth(h.atSequence(http.HandlerFunc(h.handleKeys))))
 	route("GET /v1/compare", auth(h.atSequence(http.HandlerFunc(h.handleCompare))))
 	route("GET /v1/matrix", auth(h.atSequence(http.HandlerFunc(h.handleMatrix))))
+	route("GET /v1/journey", auth(h.atSequence(http.HandlerFunc(h.handleJourney))))
 	if h.recorder == nil {
 		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
 		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))

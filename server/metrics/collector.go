@@ -77,7 +77,9 @@ type Options struct {
 // and one gauge per field of engine.Stats: cxscore_keys, cxscore_buckets,
 // and any field added later, named cxscore_ and the field in snake case.
 //
-// A scrape costs one engine query per key, roll-up and window. It is safe
+// A scrape costs, per window, one engine.MatrixAt and with roll-ups one
+// engine.RollupsAt: a pass over the keys each (see the package
+// documentation for measured costs). It is safe
 // for concurrent use, and concurrent Collect calls share one computation:
 // a call that arrives while another computes waits for it and sends the
 // same metrics, so that N scrapers cost one scrape's time and memory.
@@ -95,6 +97,11 @@ type Collector struct {
 
 	mu     sync.Mutex
 	flight *scrape // the computation in progress, if any
+
+	// compute's buffers, kept between scrapes: per window its results,
+	// keys and roll-ups merged; a window's keys; its roll-ups.
+	results      [][]engine.Result
+	keys, rolled []engine.Result
 }
 
 // scrape is one computation of the collector's metrics, shared by the
@@ -137,6 +144,7 @@ func New(e *engine.Engine, o Options) (*Collector, error) {
 	}
 	c.windows = slices.Clone(c.windows)
 	c.sorted = slices.SortedFunc(slices.Values(c.windows), func(a, b Window) int { return strings.Compare(a.Text, b.Text) })
+	c.results = make([][]engine.Result, len(c.sorted))
 	var r engine.Result
 	for _, w := range c.windows {
 		if err := e.QueryAt(c.clock.Now(), engine.Query{Window: w.Duration}, &r); err != nil {
@@ -201,30 +209,6 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// selections returns what a scrape reports: every key, then with roll-ups
-// every segment over all touchpoints, every touchpoint over all segments,
-// and everything.
-func (c *Collector) selections() []engine.Key {
-	keys := c.engine.Keys(nil)
-	if !c.rollups {
-		return keys
-	}
-	var segments, touchpoints []string
-	for _, k := range keys {
-		segments = append(segments, k.Segment)
-		touchpoints = append(touchpoints, k.Touchpoint)
-	}
-	slices.Sort(segments)
-	slices.Sort(touchpoints)
-	for _, s := range slices.Compact(segments) {
-		keys = append(keys, engine.Key{Segment: s, Touchpoint: engine.All})
-	}
-	for _, t := range slices.Compact(touchpoints) {
-		keys = append(keys, engine.Key{Segment: engine.All, Touchpoint: t})
-	}
-	return append(keys, engine.Key{Segment: engine.All, Touchpoint: engine.All})
-}
-
 // Collect implements prometheus.Collector. A call that arrives while
 // another computes waits for that computation and sends its metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
@@ -250,8 +234,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 func (c *Collector) compute() []prometheus.Metric {
 	var ms []prometheus.Metric
 	now := c.clock.Now()
-	sel := c.selections()
-	var r engine.Result
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
 		if err != nil {
@@ -264,32 +246,64 @@ func (c *Collector) compute() []prometheus.Metric {
 			gauge(d, v, labels...)
 		}
 	}
+	// Per window, every key and roll-up in one pass over the keys each
+	// (engine.MatrixAt, engine.RollupsAt), both sorted by key.
+	// The buffers are the collector's: one computation runs at a time.
+	results := c.results
+	for i, w := range c.sorted {
+		var err error
+		if c.keys, err = c.engine.MatrixAt(now, w.Duration, c.keys[:0]); err != nil {
+			return append(ms, prometheus.NewInvalidMetric(c.responses, err))
+		}
+		if c.rollups {
+			if c.rolled, err = c.engine.RollupsAt(now, w.Duration, c.rolled[:0]); err != nil {
+				return append(ms, prometheus.NewInvalidMetric(c.responses, err))
+			}
+		}
+		results[i] = mergeSorted(results[i][:0], c.keys, c.rolled) // rolled stays empty without roll-ups
+	}
 	// The registry sorts each family's series by their label values, in
 	// the order of the label names; emitted in that order already, the
 	// sort is one linear pass instead of n log n comparisons of label
 	// sets (a quarter of a scrape at 10,000 keys). Hence keys outside,
 	// windows inside, both sorted, and cxscore_responses (whose labels
 	// sort metric first) gathered per metric and appended last.
-	slices.SortFunc(sel, func(a, b engine.Key) int {
-		return cmp.Or(strings.Compare(a.Segment, b.Segment), strings.Compare(a.Touchpoint, b.Touchpoint))
-	})
 	var ces, csat, nps []prometheus.Metric // cxscore_responses, by metric
-	response := func(dst *[]prometheus.Metric, v uint64, k engine.Key, w, metric string) {
-		m, err := prometheus.NewConstMetric(c.responses, prometheus.GaugeValue, float64(v), k.Segment, k.Touchpoint, w, metric)
+	response := func(dst *[]prometheus.Metric, v uint64, r *engine.Result, w, metric string) {
+		m, err := prometheus.NewConstMetric(c.responses, prometheus.GaugeValue, float64(v), r.Segment, r.Touchpoint, w, metric)
 		if err != nil {
 			m = prometheus.NewInvalidMetric(c.responses, err)
 		}
 		*dst = append(*dst, m)
 	}
-	for _, k := range sel {
-		for _, w := range c.sorted {
-			if err := c.engine.QueryAt(now, engine.Query{Segment: k.Segment, Touchpoint: k.Touchpoint, Window: w.Duration}, &r); err != nil {
-				return append(ms, prometheus.NewInvalidMetric(c.responses, err))
+	next := make([]int, len(results)) // per window, its first result not yet emitted
+	for {
+		// The smallest key not yet emitted. A key created or deleted
+		// between two windows' passes has the series of the windows
+		// that saw it.
+		var k *engine.Result
+		for i, rs := range results {
+			if next[i] < len(rs) && (k == nil || byKey(&rs[next[i]], k) < 0) {
+				k = &rs[next[i]]
 			}
-			l := []string{k.Segment, k.Touchpoint, w.Text}
-			response(&ces, r.CES.Responses(), k, w.Text, "ces")
-			response(&csat, r.CSAT.Responses(), k, w.Text, "csat")
-			response(&nps, r.NPS.Responses(), k, w.Text, "nps")
+		}
+		if k == nil {
+			break
+		}
+		seg, tp := k.Segment, k.Touchpoint
+		for i, w := range c.sorted {
+			if next[i] == len(results[i]) {
+				continue
+			}
+			r := &results[i][next[i]]
+			if r.Segment != seg || r.Touchpoint != tp {
+				continue
+			}
+			next[i]++
+			l := []string{seg, tp, w.Text}
+			response(&ces, r.CES.Responses(), r, w.Text, "ces")
+			response(&csat, r.CSAT.Responses(), r, w.Text, "csat")
+			response(&nps, r.NPS.Responses(), r, w.Text, "nps")
 			gauge(c.uniques, float64(r.UniqueCustomers), l...)
 			v, ok := r.CSAT.Score()
 			optional(c.csat, v, ok && r.Enough.CSAT, l...)
@@ -321,4 +335,22 @@ func (c *Collector) compute() []prometheus.Metric {
 		gauge(s.desc, v)
 	}
 	return ms
+}
+
+// byKey orders results by segment, then touchpoint.
+func byKey(a, b *engine.Result) int {
+	return cmp.Or(strings.Compare(a.Segment, b.Segment), strings.Compare(a.Touchpoint, b.Touchpoint))
+}
+
+// mergeSorted appends to out the results of a and b, each sorted by key,
+// sorted by key.
+func mergeSorted(out, a, b []engine.Result) []engine.Result {
+	for len(a) > 0 && len(b) > 0 {
+		if byKey(&a[0], &b[0]) <= 0 {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }

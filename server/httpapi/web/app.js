@@ -1,11 +1,16 @@
 // The cxscore dashboard. A plain ES module, no build step: it reads the
 // sidecar's public JSON API every few seconds and updates the page in
 // place, so it doubles as an example of that API from a browser. Every
-// number on the page comes from one of three calls:
+// number on the page comes from one of these calls:
 //
 //   GET v1/keys                                   segments and touchpoints seen
 //   GET v1/scores?segment=S&touchpoint=T&window=W one card
+//   GET v1/compare?segment=S&touchpoint=T&window=W&against=previous
+//                                                 one card's changes
 //   GET v1/trend?segment=S&touchpoint=T&window=24h&step=1h   the charts
+//   GET v1/matrix?window=W                        the heat map
+//   GET v1/journey?segment=S&window=W             the journey scorecard
+//                                                 (no stages: not shown)
 //
 // Times are shown in the business time zone the trend answer names
 // (-timezone), not in the browser's: a CX team in several offices reads
@@ -17,7 +22,7 @@
 // every call from then on.
 
 // How often the page asks again. The engine answers a query in
-// microseconds, so the cost is the requests: one per card and two more.
+// microseconds, so the cost is the requests: two per card and four more.
 const REFRESH_MS = 5000;
 
 // A call slower than this counts as "cannot be reached": a sidecar that
@@ -38,10 +43,13 @@ const MIN_RESPONSES = 10;
 const TOKEN_KEY = 'cxscore-token';
 
 // The three metrics as the API names them, with how to show their scores.
+// A change is in the score's units: NPS points, CSAT percentage points
+// (changeUnit), CES scale points. Higher is better for all three (for CES,
+// easier), so ▲ is always an improvement.
 const METRICS = {
-  nps: { name: 'NPS', digits: 1, unit: '', scale: [-100, 100] },
-  csat: { name: 'CSAT', digits: 1, unit: '%', scale: [0, 100] },
-  ces: { name: 'CES', digits: 2, unit: '', scale: [1, 7] },
+  nps: { name: 'NPS', digits: 1, unit: '', changeUnit: '', scale: [-100, 100] },
+  csat: { name: 'CSAT', digits: 1, unit: '%', changeUnit: ' pts', scale: [0, 100] },
+  ces: { name: 'CES', digits: 2, unit: '', changeUnit: '', scale: [1, 7] },
 };
 
 // Chart colours: blue for the line and its band. The NPS split uses blue,
@@ -67,6 +75,14 @@ const el = {
   tokenForm: $('#token-form'),
   token: $('#token'),
   tokenRefused: $('#token-refused'),
+  heatMetric: $('#heat-metric'),
+  heatmap: $('#heatmap'),
+  heatmapSpan: $('#heatmap-span'),
+  heatMiddle: $('#heat-middle'),
+  journeySection: $('#journey-section'),
+  journey: $('#journey'),
+  journeySpan: $('#journey-span'),
+  journeyNote: $('#journey-note'),
 };
 
 // The selection, kept in the address (?window=24h&segment=smb) so that a
@@ -76,6 +92,7 @@ const state = {
   window: [...el.window.options].some((o) => o.value === query.get('window')) ? query.get('window') : '1h',
   segment: query.get('segment') || '*',
   touchpoint: query.get('touchpoint') || '*',
+  metric: Object.hasOwn(METRICS, query.get('metric') ?? '') ? query.get('metric') : 'nps', // the heat map's
 };
 
 // ---- the API ----
@@ -104,9 +121,24 @@ async function api(endpoint, params) {
   }
   const body = await res.json().catch(() => null);
   if (!res.ok || body === null) {
-    throw new Error(`The sidecar answered ${res.status}${body?.error ? `: ${body.error}` : ''}.`);
+    const err = new Error(`The sidecar answered ${res.status}${body?.error ? `: ${body.error}` : ''}.`);
+    err.status = res.status;
+    err.reason = body?.error ?? '';
+    throw err;
   }
   return body;
+}
+
+// refusable returns a call's answer, or { refused: reason } when the
+// sidecar answers 400: a comparison it cannot make (the previous 30 days
+// are older than it keeps) leaves the rest of the page as it is.
+async function refusable(call) {
+  try {
+    return await call;
+  } catch (err) {
+    if (err.status === 400) return { refused: err.reason };
+    throw err;
+  }
 }
 
 // touchpointsOf lists the touchpoints seen in a segment ('*': in any).
@@ -131,6 +163,13 @@ function trendSpan(window) {
   return ['5m', '1h', '24h'].includes(window)
     ? { window: '24h', step: '1h', text: 'last 24 hours, hourly', unit: 'hours' }
     : { window: '30d', step: '1d', text: 'last 30 days, daily', unit: 'days' };
+}
+
+// slidingWindow is the sliding window the heat map shows for a selection:
+// itself, or for a calendar period (which GET /v1/matrix does not take)
+// the sliding window closest to it, named in the heat map's title.
+function slidingWindow(window) {
+  return { today: '24h', this_week: '7d', this_month: '30d', last_month: '30d' }[window] ?? window;
 }
 
 // zone is the business time zone's IANA name, from the last trend answer;
@@ -161,14 +200,21 @@ async function refresh() {
     }
     setOptions(el.touchpoint, touchpoints, sel.touchpoint, 'All touchpoints');
     const span = trendSpan(sel.window);
-    const [results, trend] = await Promise.all([
-      Promise.all(['*', ...touchpoints].map((tp) =>
+    const cardTouchpoints = ['*', ...touchpoints];
+    const [results, changes, trend, matrix, journey] = await Promise.all([
+      Promise.all(cardTouchpoints.map((tp) =>
         api('scores', { segment: sel.segment, touchpoint: tp, window: sel.window }))),
+      Promise.all(cardTouchpoints.map((tp) => refusable(
+        api('compare', { segment: sel.segment, touchpoint: tp, window: sel.window, against: 'previous' })))),
       api('trend', { segment: sel.segment, touchpoint: sel.touchpoint, window: span.window, step: span.step }),
+      api('matrix', { window: slidingWindow(sel.window) }),
+      refusable(api('journey', { segment: sel.segment, window: sel.window })),
     ]);
     if (gen !== generation) return;
     zone = trend.zone || undefined;
-    renderCards(results);
+    renderCards(results, changes, sel.window);
+    renderJourney(journey, sel);
+    renderHeatmap(matrix, sel.metric);
     renderTrend(trend, span);
     lastUpdate = new Date();
     setText(el.status, `Updated ${clock(lastUpdate)} · answers since ${since(results[0].from)} · times in ${zone ?? 'your zone'} · refreshes every ${REFRESH_MS / 1000} s`);
@@ -214,9 +260,10 @@ el.tokenForm.addEventListener('submit', (e) => {
 
 const cards = new Map(); // touchpoint ('*' for all) → its card element
 
-// renderCards shows one card per result, in the results' order, reusing
+// renderCards shows one card per result, in the results' order, with the
+// change of each of its scores (changes[i], a /v1/compare answer), reusing
 // each touchpoint's card so that a refresh changes only text and widths.
-function renderCards(results) {
+function renderCards(results, changes, window) {
   const wanted = new Set(results.map((r) => r.touchpoint));
   for (const [tp, card] of cards) {
     if (!wanted.has(tp)) {
@@ -235,11 +282,11 @@ function renderCards(results) {
     if (el.cards.children[i] !== card) {
       el.cards.insertBefore(card, el.cards.children[i] ?? null);
     }
-    fillCard(card, r);
+    fillCard(card, r, changes[i], window);
   });
 }
 
-function fillCard(card, r) {
+function fillCard(card, r, comparison, window) {
   setText($('.customers .value', card), count(r.unique_customers));
   for (const [key, metric] of Object.entries(METRICS)) {
     const m = r[key];
@@ -253,8 +300,192 @@ function fillCard(card, r) {
     setText($('.score', row), score);
     setText($('.moe', row), few || m.margin_of_error === null ? '–' : `±${m.margin_of_error.toFixed(metric.digits)}`);
     setText($('.responses', row), count(m.responses));
+    fillChange($(`tr.change[data-metric="${key}"] .change-text`, card), key, comparison, window);
   }
   fillSplit($('.split', card), r.nps);
+}
+
+// ---- changes against the previous period ----
+
+// changeText says how a metric changed against the period of the same
+// length just before: "▲ +4.2 vs previous 24h" when the change is
+// significant at 5%, "+1.0 vs previous 24h (not significant)" when it is
+// not, "not enough data vs previous 24h" when a side holds too few answers
+// to test (the API's enough is false). comparison is the /v1/compare
+// answer, or { refused } when the sidecar cannot compare that window.
+function changeText(key, comparison, window) {
+  if (comparison.refused !== undefined) {
+    return { text: `no previous ${window} to compare with`, kind: 'none' };
+  }
+  const c = comparison[key];
+  if (!c.enough || c.difference === null) {
+    return { text: `not enough data vs previous ${window}`, kind: 'none' };
+  }
+  const metric = METRICS[key];
+  let d = c.difference.toFixed(metric.digits); // a difference that rounds to zero has no sign
+  d = Number(d) === 0 ? (0).toFixed(metric.digits) : `${c.difference > 0 ? '+' : ''}${d}`;
+  d += metric.changeUnit;
+  if (c.significant === true) {
+    const up = c.difference > 0;
+    return { text: `${up ? '▲' : '▼'} ${d} vs previous ${window}`, kind: up ? 'up' : 'down' };
+  }
+  const why = c.significant === false ? 'not significant' : 'not tested';
+  return { text: `${d} vs previous ${window} (${why})`, kind: 'flat' };
+}
+
+// fillChange writes a change into node, with its interval and p-value as
+// the node's title.
+function fillChange(node, key, comparison, window) {
+  const { text, kind } = changeText(key, comparison, window);
+  setText(node, text);
+  node.dataset.kind = kind;
+  const c = comparison[key];
+  const digits = METRICS[key].digits;
+  const title = c && c.interval && c.p_value !== null
+    ? `95% interval of the change: ${c.interval.low.toFixed(digits)} to ${c.interval.high.toFixed(digits)}; p = ${c.p_value.toPrecision(2)}`
+    : comparison.refused ?? '';
+  if (node.title !== title) node.title = title;
+}
+
+// scoreText is a score as the cards write it: the score, or "too few"
+// (with some responses) or "none" below MIN_RESPONSES.
+function scoreText(key, m) {
+  if (m.responses < MIN_RESPONSES) return m.responses === 0 ? 'none' : 'too few';
+  return m.score.toFixed(METRICS[key].digits) + METRICS[key].unit;
+}
+
+// ---- the journey scorecard ----
+
+// renderJourney shows each stage of the sidecar's -journey with its three
+// scores and their changes; without a journey the section stays hidden.
+function renderJourney(journey, sel) {
+  const stages = journey.stages ?? [];
+  const refused = journey.refused !== undefined;
+  el.journeySection.hidden = !refused && stages.length === 0;
+  el.journeyNote.hidden = !refused;
+  if (refused) {
+    setText(el.journeyNote, `The journey cannot be compared over ${sel.window}: ${journey.refused}`);
+  }
+  const where = sel.segment === '*' ? 'all segments' : sel.segment;
+  setText(el.journeySpan, `· ${where}, last ${sel.window} against the ${sel.window} before`);
+  const body = el.journey.tBodies[0];
+  const names = stages.map((st) => st.name);
+  const have = [...body.rows].map((r) => r.dataset.stage);
+  if (have.length !== names.length || have.some((n, i) => n !== names[i])) {
+    body.replaceChildren(...stages.map((st) => {
+      const row = document.createElement('tr');
+      row.dataset.stage = st.name;
+      const head = document.createElement('th');
+      head.scope = 'row';
+      const name = document.createElement('span');
+      name.className = 'stage-name';
+      name.textContent = st.name;
+      const tps = document.createElement('span');
+      tps.className = 'stage-touchpoints quiet';
+      tps.textContent = st.touchpoints.join(', ');
+      head.append(name, tps);
+      row.append(head);
+      for (const key of Object.keys(METRICS)) {
+        const cell = document.createElement('td');
+        cell.dataset.metric = key;
+        const score = document.createElement('span');
+        score.className = 'score';
+        const responses = document.createElement('span');
+        responses.className = 'responses quiet';
+        const change = document.createElement('span');
+        change.className = 'change-text';
+        cell.append(score, responses, change);
+        row.append(cell);
+      }
+      return row;
+    }));
+  }
+  stages.forEach((st, i) => {
+    const row = body.rows[i];
+    for (const key of Object.keys(METRICS)) {
+      const cell = $(`td[data-metric="${key}"]`, row);
+      const m = st.compare.current[key];
+      cell.classList.toggle('few', m.responses < MIN_RESPONSES);
+      setText($('.score', cell), scoreText(key, m));
+      setText($('.responses', cell), `${count(m.responses)} responses`);
+      fillChange($('.change-text', cell), key, st.compare, sel.window);
+    }
+  });
+}
+
+// ---- the heat map ----
+
+// heatColour is a score's cell colour: orange below the middle of the
+// metric's scale, blue above, white-grey at it, deeper the further from
+// it; with the text colour that reads on it.
+function heatColour(key, score) {
+  const [low, high] = METRICS[key].scale;
+  const t = Math.max(-1, Math.min(1, (2 * (score - low)) / (high - low) - 1)); // −1 to 1
+  const mid = [243, 244, 246];
+  const end = t < 0 ? [194, 65, 12] : [29, 78, 216]; // the page's orange and blue
+  const a = Math.abs(t);
+  const rgb = mid.map((m, i) => Math.round(m + (end[i] - m) * a));
+  return { background: `rgb(${rgb.join(', ')})`, text: a > 0.45 ? '#ffffff' : '#111827' };
+}
+
+// renderHeatmap draws segments (rows) × touchpoints (columns) of one
+// metric from a /v1/matrix answer: each cell the score, coloured, and its
+// responses; greyed "too few" where enough is false; "–" where the
+// segment never had that touchpoint.
+function renderHeatmap(matrix, key) {
+  const metric = METRICS[key];
+  setText(el.heatmapSpan, `· ${metric.name}, last ${matrix.window}`);
+  const middle = (metric.scale[0] + metric.scale[1]) / 2;
+  setText(el.heatMiddle, `(${metric.name} ${middle}${metric.unit})`);
+  const shape = JSON.stringify([matrix.segments, matrix.touchpoints]);
+  if (el.heatmap.dataset.shape !== shape) {
+    el.heatmap.dataset.shape = shape;
+    const headRow = el.heatmap.tHead.rows[0];
+    headRow.replaceChildren(headRow.cells[0], ...matrix.touchpoints.map((tp) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = tp;
+      return th;
+    }));
+    el.heatmap.tBodies[0].replaceChildren(...matrix.segments.map((seg) => {
+      const row = document.createElement('tr');
+      row.dataset.segment = seg;
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = seg;
+      row.append(th, ...matrix.touchpoints.map((tp) => {
+        const td = document.createElement('td');
+        td.dataset.touchpoint = tp;
+        td.className = 'cell';
+        const score = document.createElement('span');
+        score.className = 'cell-score';
+        const n = document.createElement('span');
+        n.className = 'cell-count';
+        td.append(score, n);
+        return td;
+      }));
+      return row;
+    }));
+  }
+  const byKey = new Map(matrix.keys.map((k) => [`${k.segment}\u0000${k.touchpoint}`, k]));
+  for (const row of el.heatmap.tBodies[0].rows) {
+    for (const td of row.querySelectorAll('td')) {
+      const k = byKey.get(`${row.dataset.segment}\u0000${td.dataset.touchpoint}`);
+      const m = k?.[key];
+      const scored = m !== undefined && m.enough && m.score !== null;
+      td.classList.toggle('few', m !== undefined && !scored);
+      td.classList.toggle('empty', m === undefined);
+      let text = '–';
+      if (m !== undefined) text = scored ? m.score.toFixed(metric.digits) + metric.unit : m.responses ? 'too few' : 'none';
+      setText($('.cell-score', td), text);
+      setText($('.cell-count', td), m === undefined ? '' : `n = ${count(m.responses)}`);
+      const colour = scored ? heatColour(key, m.score) : { background: '', text: '' };
+      td.style.backgroundColor = colour.background; // CSSOM, which the CSP allows; style attributes it does not
+      td.style.color = colour.text;
+      const where = `${row.dataset.segment} × ${td.dataset.touchpoint}`;
+      td.title = m === undefined ? `${where}: no answers` : `${where}: ${metric.name} ${text}, ${count(m.responses)} responses`;
+    }
+  }
 }
 
 // fillSplit draws the NPS promoters / passives / detractors bar. Each part
@@ -408,6 +639,7 @@ function onChange(select, field) {
     if (state.window !== '1h') q.set('window', state.window);
     if (state.segment !== '*') q.set('segment', state.segment);
     if (state.touchpoint !== '*') q.set('touchpoint', state.touchpoint);
+    if (state.metric !== 'nps') q.set('metric', state.metric);
     history.replaceState(null, '', q.size ? `?${q}` : location.pathname);
     refresh();
   });
@@ -453,6 +685,8 @@ setOptions(el.touchpoint, [], state.touchpoint, 'All touchpoints');
 onChange(el.window, 'window');
 onChange(el.segment, 'segment');
 onChange(el.touchpoint, 'touchpoint');
+el.heatMetric.value = state.metric;
+onChange(el.heatMetric, 'metric');
 $('#min-responses').textContent = MIN_RESPONSES;
 for (const figure of document.querySelectorAll('.chart')) {
   makeChart(figure, figure.dataset.metric);
