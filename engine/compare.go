@@ -63,9 +63,18 @@ const (
 	// Rest is the same window over every key outside the selection: a
 	// segment or a journey stage against everything else.
 	Rest
+	// YearEarlier is the same window 52 weeks (364 days) earlier: the
+	// same weekday, so that the weekly cycle cancels as with WeekEarlier,
+	// against the seasons of a year ago. It is retained only with tiers
+	// that keep days for more than a year (Config.Tiers); the default
+	// tiers keep 35 days, so with them it is always ErrWindow.
+	YearEarlier
 )
 
-// String returns the baseline's wire name: previous, week or rest.
+// yearEarlier is YearEarlier's distance: 52 weeks.
+const yearEarlier = 52 * 7 * 24 * time.Hour
+
+// String returns the baseline's wire name: previous, week, rest or year.
 func (b Baseline) String() string {
 	switch b {
 	case Previous:
@@ -74,6 +83,8 @@ func (b Baseline) String() string {
 		return "week"
 	case Rest:
 		return "rest"
+	case YearEarlier:
+		return "year"
 	}
 	return fmt.Sprintf("baseline(%d)", uint8(b))
 }
@@ -127,8 +138,8 @@ func (e *Engine) SelectAt(now time.Time, sel Selection, w time.Duration, r *Resu
 
 // CompareAt compares a selection's window of length w ending now with a
 // baseline, filling c. Errors wrap ErrWindow (the window, or its baseline,
-// cannot be answered: a Previous period or WeekEarlier window older than
-// the tiers retain), ErrBaseline or ErrClosed.
+// cannot be answered: a Previous period, WeekEarlier or YearEarlier window
+// older than the tiers retain), ErrBaseline or ErrClosed.
 //
 // Polled, with the sealed parts cached, a comparison against Previous or
 // WeekEarlier does not allocate; one against Rest allocates only when keys
@@ -153,10 +164,13 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 	case WeekEarlier: // a week on the local calendar: 7 local days, across DST too
 		from = time.Unix(0, from).In(e.set.location).AddDate(0, 0, -7).UnixNano()
 		to = time.Unix(0, to).In(e.set.location).AddDate(0, 0, -7).UnixNano()
+	case YearEarlier: // 52 weeks on the local calendar: the same weekday
+		from = time.Unix(0, from).In(e.set.location).AddDate(0, 0, -7*52).UnixNano()
+		to = time.Unix(0, to).In(e.set.location).AddDate(0, 0, -7*52).UnixNano()
 	case Rest:
 		rest = true
 	default:
-		return fmt.Errorf("%w: %s, want Previous, WeekEarlier or Rest", ErrBaseline, against)
+		return fmt.Errorf("%w: %s, want Previous, WeekEarlier, YearEarlier or Rest", ErrBaseline, against)
 	}
 	if !rest {
 		// The baseline must be kept at the window's resolution or finer:

@@ -375,3 +375,45 @@ func (m *model) spanRes(now int64, w time.Duration) int64 {
 	}
 	return int64(m.tiers[len(m.tiers)-1].Resolution)
 }
+
+// TestCompareYearEarlier: with tiers that keep days for over a year, the
+// same window 52 weeks earlier is the baseline; with the default tiers it
+// is not kept.
+func TestCompareYearEarlier(t *testing.T) {
+	clock := window.NewManualClock(t0)
+	tiers := []window.Tier{{Resolution: time.Hour, Retention: 48 * time.Hour}, {Resolution: 24 * time.Hour, Retention: 400 * 24 * time.Hour}}
+	e, err := New(Config{Clock: clock, Tiers: tiers, MinResponses: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	year := 364 * 24 * time.Hour
+	for _, ev := range []struct {
+		age   time.Duration
+		score int
+	}{
+		{time.Hour, 10}, {2 * 24 * time.Hour, 9}, // this week
+		{year + 11*time.Hour, 0},                // 52 weeks earlier, in its window (which ends at the midnight nearest to now − 52 weeks: only days are kept)
+		{year + 8*24*time.Hour, 10},             // 52 weeks and 8 days earlier: outside
+		{365*24*time.Hour + 7*24*time.Hour, 10}, // a calendar year and a week: outside
+	} {
+		if err := e.RecordAt(t0, Event{Segment: "s", Touchpoint: "t", Metric: NPS, Score: ev.score, Time: t0.Add(-ev.age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var c Comparison
+	if err := e.CompareAt(t0, Selection{}, 7*24*time.Hour, YearEarlier, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Current.NPS.Responses() != 2 || c.Baseline.NPS.Responses() != 1 || c.Baseline.NPS.Detractors() != 1 || c.NPS.Difference != 200 {
+		t.Errorf("got current %+v, baseline %+v, change %+v; want 2 promoters against 1 detractor", c.Current.NPS, c.Baseline.NPS, c.NPS)
+	}
+	if want := c.Current.From.Add(-year); !c.Baseline.From.Equal(want) {
+		t.Errorf("baseline from %v, want %v", c.Baseline.From, want)
+	}
+	d, _ := New(Config{Clock: clock})
+	defer d.Close()
+	if err := d.CompareAt(t0, Selection{}, 7*24*time.Hour, YearEarlier, &c); !errors.Is(err, ErrWindow) {
+		t.Errorf("default tiers: got %v, want ErrWindow", err)
+	}
+}

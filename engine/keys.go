@@ -240,21 +240,29 @@ func (e *Engine) getOrCreateAll(keys []Key) ([]*series, error) {
 	t.create.Lock()
 	defer t.create.Unlock()
 	out := make([]*series, len(keys))
-	missing := 0
+	missing, counted := 0, 0 // the overflow key is not counted towards MaxKeys
 	for i, k := range keys {
 		if out[i] = t.get(k.Segment, k.Touchpoint, keyHash(k.Segment, k.Touchpoint)); out[i] == nil {
 			missing++
+			if k != e.set.overflow {
+				counted++
+			}
 		}
 	}
-	if t.count+missing > e.set.maxKeys {
-		return nil, fmt.Errorf("%w: merging would make %d keys, the limit is %d", ErrTooManyKeys, t.count+missing, e.set.maxKeys)
+	if t.count+counted > e.set.maxKeys {
+		return nil, fmt.Errorf("%w: merging would make %d keys, the limit is %d", ErrTooManyKeys, t.count+counted, e.set.maxKeys)
 	}
 	if err := t.mem.admit(missing, Key{}); err != nil {
 		return nil, err
 	}
 	for i, k := range keys {
-		if out[i] == nil {
-			out[i] = t.add(k, e.newSeries)
+		if out[i] != nil {
+			continue
+		}
+		out[i] = t.add(k, e.newSeries)
+		if k == e.set.overflow {
+			t.overflow = out[i]
+		} else {
 			t.count++
 		}
 	}

@@ -389,7 +389,11 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 		}
 		staged = append(staged, sk)
 	}
-	if n := sr.uvarint("key count", uint64(e.set.maxKeys)); sr.err == nil && n != uint64(len(staged)) {
+	keyLimit := uint64(e.set.maxKeys)
+	if e.set.overflow != (Key{}) {
+		keyLimit++ // the overflow key is not counted towards MaxKeys
+	}
+	if n := sr.uvarint("key count", keyLimit); sr.err == nil && n != uint64(len(staged)) {
 		return nil, nil, sr.corrupt("ends after %d keys, says %d", len(staged), n)
 	}
 	if sr.err != nil {

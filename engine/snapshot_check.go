@@ -72,12 +72,15 @@ func (c *mergeCheck) key(k Key) error {
 	if e.keys.get(k.Segment, k.Touchpoint, keyHash(k.Segment, k.Touchpoint)) != nil {
 		return nil
 	}
+	c.staged += e.mem.emptyKey
+	if k == e.set.overflow { // it does not count towards MaxKeys
+		return e.mem.fits(c.held, c.staged, "the overflow key and the buckets read so far")
+	}
 	c.newKeys++
 	if n := c.keys + c.newKeys; n > e.set.maxKeys {
 		return fmt.Errorf("%w: the snapshot has more than %d keys the engine does not have, and the engine has %d of its limit of %d",
 			ErrTooManyKeys, c.newKeys-1, c.keys, e.set.maxKeys)
 	}
-	c.staged += e.mem.emptyKey
 	return e.mem.fits(c.held, c.staged, fmt.Sprintf("the snapshot's %d new keys and the buckets read so far", c.newKeys))
 }
 

@@ -525,3 +525,51 @@ func TestSnapshotOtherRetention(t *testing.T) {
 		t.Fatalf("35 days into 61: %d responses over 60 days, want 2 (the 50-day-old one was dropped)", got)
 	}
 }
+
+// TestMergeOverflowKey: the overflow key does not count towards MaxKeys in
+// a merge either, so an engine at its cap restores from its own snapshot,
+// and keeps recording new keys' events into the same overflow key.
+func TestMergeOverflowKey(t *testing.T) {
+	clock := window.NewManualClock(t0)
+	cfg := Config{Clock: clock, MaxKeys: 1, Overflow: Key{"_other", "_other"}}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, seg := range []string{"a", "b", "c"} {
+		if err := a.RecordAt(t0, Event{Segment: seg, Touchpoint: "t", Metric: NPS, Score: 9, Time: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var snap bytes.Buffer
+	if _, err := a.WriteSnapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.MergeSnapshot(bytes.NewReader(snap.Bytes())); err != nil {
+		t.Fatalf("restoring an engine at its cap with an overflow key: %v", err)
+	}
+	if err := b.RecordAt(t0, Event{Segment: "d", Touchpoint: "t", Metric: NPS, Score: 3, Time: t0}); err != nil {
+		t.Fatalf("a new key after the restore: %v", err)
+	}
+	keys := b.Keys(nil)
+	var r Result
+	if err := b.QueryAt(t0, Query{Segment: "_other", Touchpoint: "_other", Window: time.Hour}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || r.NPS.Responses() != 3 || b.Stats().Keys != 2 {
+		t.Errorf("got keys %v, %d answers in the overflow key, stats %+v; want a and the overflow key holding b, c and d", keys, r.NPS.Responses(), b.Stats())
+	}
+	// An engine whose one key is taken cannot take the snapshot's a.
+	c, _ := New(cfg)
+	defer c.Close()
+	c.RecordAt(t0, Event{Segment: "z", Touchpoint: "t", Metric: NPS, Score: 9, Time: t0})
+	if err := c.MergeSnapshot(bytes.NewReader(snap.Bytes())); !errors.Is(err, ErrTooManyKeys) {
+		t.Errorf("merge into a full engine: got %v, want ErrTooManyKeys", err)
+	}
+}

@@ -93,8 +93,10 @@
 // GET /v1/compare?segment=S&touchpoint=T&window=W&against=B compares a
 // selection's window with a baseline: B is previous (the period of the
 // same length just before; the default), week (the same window a week
-// earlier, for windows the day tier answers) or rest (every key outside
-// the selection, same window). segment and touchpoint may repeat to select
+// earlier, for windows the day tier answers), year (52 weeks earlier, the
+// same weekday; only with tiers that keep days for a year, which the
+// sidecar's do not) or rest (every key outside the selection, same
+// window). segment and touchpoint may repeat to select
 // a set (a journey stage: touchpoint=delivery&touchpoint=returns), whose
 // unique customers are a union; W defaults to 7d. It answers
 // {"segments","touchpoints","window","against","current","baseline","nps",
@@ -173,7 +175,8 @@
 // cxscore_sidecar_events_rejected_total{reason} (reason is one of
 // bad_json, invalid_field, too_large, unknown_metric, score_out_of_range,
 // invalid_segment, invalid_touchpoint, too_old, too_new, too_many_keys,
-// closed, other); the histogram
+// invalid_response_id, too_many_responses, memory_budget, closed, other);
+// the histogram
 // cxscore_sidecar_http_request_duration_seconds{handler,method,code}; and
 // the Go runtime and process collectors. With -metrics-rollups (on by
 // default) the score gauges also cover every segment over all its

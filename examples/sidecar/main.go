@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -54,6 +55,9 @@ type config struct {
 	adminToken      string
 	allowedHosts    []string
 	maxKeys         int
+	overflow        string // the overflow key's segment and touchpoint; "": none
+	maxBytes        int64
+	maxHeld         int
 	maxFuture       time.Duration
 	location        *time.Location
 	precision       uint
@@ -86,7 +90,7 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/scores   ?segment=S&touchpoint=T&window=W  (S, T: omitted or * for all; W: 1h, 90m, 7d)
   GET  /v1/trend    ?segment=S&touchpoint=T&window=24h&step=1h
   GET  /v1/keys     the segments and touchpoints seen
-  GET  /v1/compare  ?segment=S&touchpoint=T&window=7d&against=previous|week|rest  (S, T repeatable: a set)
+  GET  /v1/compare  ?segment=S&touchpoint=T&window=7d&against=previous|week|year|rest  (S, T repeatable: a set)
   GET  /v1/matrix   ?window=W  every segment × touchpoint's scores
   GET  /v1/journey  ?segment=S&window=7d  each -journey stage compared with the previous period
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
@@ -134,6 +138,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` that POST /v1/merge requires instead of -token (default $CXSCORE_ADMIN_TOKEN)")
 	hosts := fs.String("allowed-hosts", "", "comma-separated host `names` that requests may name in their Host header besides loopback ones\n(localhost, 127.0.0.1, [::1]); checked when listening on loopback, against DNS rebinding, and whenever set")
 	fs.IntVar(&c.maxKeys, "max-keys", 10_000, "most segment × touchpoint keys; events that would add more are rejected (too_many_keys)")
+	fs.StringVar(&c.overflow, "overflow", "", "at -max-keys, record the events of new keys into the key `name` × name (e.g. _other)\nrather than reject them; the count is cxscore_overflowed")
+	fs.Int64Var(&c.maxBytes, "max-bytes", 0, "memory budget, in `bytes`, for what keys hold (cxscore_bytes); beyond it events of new keys are\nrejected (memory_budget) or go to -overflow; 0: none")
+	fs.IntVar(&c.maxHeld, "max-held-responses", 1_000_000, "most responses with a response_id held for retries and corrections (24 bytes each);\nbeyond, those aged out are forgotten first, else new ids are rejected (too_many_responses)")
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
 	timezone := fs.String("timezone", "UTC", "IANA `name` of the business time zone, such as America/New_York: days, weeks and months\n(window=today, this_month, trend steps 1d, 1w, 1mo) start at its local midnight, and answers give\ntheir times with its offset")
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
@@ -194,6 +201,15 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if c.maxKeys <= 0 {
 		return bad("-max-keys %d, want > 0", c.maxKeys)
+	}
+	if c.overflow != "" && (c.overflow == engine.All || len(c.overflow) > engine.MaxLabelBytes || !utf8.ValidString(c.overflow) || strings.TrimSpace(c.overflow) != c.overflow) {
+		return bad("-overflow %q: want a segment and touchpoint name of at most %d bytes of UTF-8, not * and without surrounding spaces", c.overflow, engine.MaxLabelBytes)
+	}
+	if c.maxBytes < 0 {
+		return bad("-max-bytes %d, want ≥ 0 (0: no budget)", c.maxBytes)
+	}
+	if c.maxHeld <= 0 {
+		return bad("-max-held-responses %d, want > 0", c.maxHeld)
 	}
 	if c.maxBody <= 0 {
 		return bad("-max-body %d, want > 0", c.maxBody)
@@ -269,11 +285,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	e, err := engine.New(engine.Config{
-		MaxKeys:    c.maxKeys,
-		MaxFuture:  c.maxFuture,
-		Location:   c.location,
-		Precision:  uint8(c.precision),
-		CacheBytes: c.cacheBytes,
+		MaxKeys:          c.maxKeys,
+		MaxFuture:        c.maxFuture,
+		Precision:        uint8(c.precision),
+		CacheBytes:       c.cacheBytes,
+		MaxBytes:         c.maxBytes,
+		MaxHeldResponses: c.maxHeld,
+		Overflow:         engine.Key{Segment: c.overflow, Touchpoint: c.overflow},
+		Location:         c.location,
 	})
 	if err != nil {
 		return err

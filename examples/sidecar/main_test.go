@@ -51,6 +51,12 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("got %+v, want %+v", c, want)
 		}
 	})
+	t.Run("limits", func(t *testing.T) {
+		c, err := parseFlags(strings.Fields("-overflow _other -max-bytes 1000000 -max-held-responses 50"), env(""), io.Discard)
+		if err != nil || c.overflow != "_other" || c.maxBytes != 1_000_000 || c.maxHeld != 50 {
+			t.Errorf("got %v, overflow %q, max bytes %d, held %d", err, c.overflow, c.maxBytes, c.maxHeld)
+		}
+	})
 	t.Run("token from the environment", func(t *testing.T) {
 		if c, _ := parseFlags(nil, env("from-env"), io.Discard); c.token != "from-env" {
 			t.Errorf("got token %q, want from-env", c.token)
@@ -91,6 +97,9 @@ func TestParseFlags(t *testing.T) {
 		args, err string
 	}{
 		{"-max-keys 0", "-max-keys 0, want > 0"},
+		{"-overflow *", `-overflow "*": want a segment and touchpoint name`},
+		{"-max-bytes -1", "-max-bytes -1, want ≥ 0"},
+		{"-max-held-responses 0", "-max-held-responses 0, want > 0"},
 		{"-max-body -5", "-max-body -5, want > 0"},
 		{"-max-event-bytes 10", "-max-event-bytes 10, want 64 to 16777216"},
 		{"-precision 300", "-precision 300, want 8-16"},

@@ -61,6 +61,7 @@ func NewChange(c engine.MetricComparison) Change {
 var baselines = map[string]engine.Baseline{
 	"previous": engine.Previous,
 	"week":     engine.WeekEarlier,
+	"year":     engine.YearEarlier,
 	"rest":     engine.Rest,
 }
 
@@ -113,7 +114,7 @@ func comparison(q url.Values) (compareParams, error) {
 	}
 	var ok bool
 	if p.against, ok = baselines[p.againstText]; !ok {
-		return p, fmt.Errorf("against %q: want previous (the period of the same length just before), week (the same window a week earlier) or rest (every other key over the same window)", p.againstText)
+		return p, fmt.Errorf("against %q: want previous (the period of the same length just before), week (the same window a week earlier), year (52 weeks earlier, with tiers that keep a year) or rest (every other key over the same window)", p.againstText)
 	}
 	return p, nil
 }

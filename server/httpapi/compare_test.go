@@ -134,7 +134,8 @@ func TestCompareErrors(t *testing.T) {
 		{"window=1h&window=2h", `parameter \"window\" given 2 times, want once`},
 		{"colour=red", `unknown parameter \"colour\"`},
 		{"segment=" + strings.Repeat("x", engine.MaxLabelBytes+1), "segment of"},
-		{"window=1h&against=week", "week"}, // minutes are not kept a week
+		{"window=1h&against=week", "week"},          // minutes are not kept a week
+		{"window=7d&against=year", "year baseline"}, // the default tiers keep 35 days
 	} {
 		code, text := f.do("GET", "/v1/compare?"+tt.query, "")
 		if code != 400 || !strings.Contains(text, tt.want) {

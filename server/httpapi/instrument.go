@@ -29,6 +29,7 @@ var reasons = []struct {
 	{engine.ErrTooManyKeys, "too_many_keys"},
 	{engine.ErrInvalidResponseID, "invalid_response_id"},
 	{engine.ErrTooManyResponses, "too_many_responses"},
+	{engine.ErrMemoryBudget, "memory_budget"},
 	{engine.ErrClosed, "closed"},
 }
 
