@@ -31,11 +31,11 @@ func (e *Engine) MatrixAt(now time.Time, w time.Duration, dst []Result) ([]Resul
 		if acc.hist.IsZero() {
 			// Nothing live: the cached entry is the answer, its unique
 			// count included.
-			r.fill(sel, span.from, span.to, &en.b.hist, en.estimate(), e.set.minResp)
+			r.fill(e.set.location, sel, span.from, span.to, &en.b.hist, en.estimate(), e.set.minResp)
 			continue
 		}
 		acc.Merge(en.b)
-		r.fill(sel, span.from, span.to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
+		r.fill(e.set.location, sel, span.from, span.to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
 	}
 	return dst, nil
 }
@@ -62,7 +62,7 @@ func (e *Engine) keysWindow(now time.Time, w time.Duration) (keysWindow, error) 
 	open := e.layout.Start(0, e.layout.Slot(0, n))
 	e.versions.seal(open) // before any version or bucket is read
 	return keysWindow{from: span.From, to: span.To, open: open,
-		lo: e.layout.Slot(0, max(span.From, open)), hi: e.layout.Slot(0, span.To-1) + 1}, nil
+		lo: e.layout.Slot(0, max(span.From, open)), hi: e.layout.Slot(0, n) + 1}, nil // to is now: its minute is live
 }
 
 // sortedKeys is every series sorted by key, for the key set all.

@@ -91,16 +91,15 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 			clear(built) // the cache owns them now
 		}
 	}
-	if span.to > span.open {
-		for k, s := range all {
-			for _, i := range into[k] {
-				s.data.CollectFine(span.lo, span.hi, accs[i])
-			}
+	// The live part: the minute that holds now (to), as QueryAt reads it.
+	for k, s := range all {
+		for _, i := range into[k] {
+			s.data.CollectFine(span.lo, span.hi, accs[i])
 		}
 	}
 	for i, sel := range sels {
 		dst = append(dst, Result{})
-		dst[len(dst)-1].fill(sel, span.from, span.to, &accs[i].hist, accs[i].uniq.Estimate(), e.set.minResp)
+		dst[len(dst)-1].fill(e.set.location, sel, span.from, span.to, &accs[i].hist, accs[i].uniq.Estimate(), e.set.minResp)
 	}
 	return dst, nil
 }

@@ -74,7 +74,7 @@
 // A replica that starts loads the newest checkpoint into its empty engine
 // (engine.Engine.MergeSnapshot) and consumes from the next sequence, so a
 // restart neither loses nor counts anything twice, and replays minutes,
-// not 35 days. Checkpoints are shared: any replica can start from any
+// not 61 days. Checkpoints are shared: any replica can start from any
 // replica's. Writing one deletes those beyond Config.KeepCheckpoints. The
 // stream's MaxAge covers the engine's retention plus a day, so a replica
 // with no checkpoint can still rebuild every window.
