@@ -3,9 +3,12 @@ package replica
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/cxscore/cxscore/engine"
 )
@@ -218,4 +221,59 @@ func TestDeletePublishedTwice(t *testing.T) {
 	b := openReplica(t, newEngine(t), c)
 	waitApplied(t, b, last)
 	sameAnswers(t, "b", ref, b.eng)
+}
+
+// TestDeleteModel runs random interleavings of new responses, duplicates,
+// corrections, deletions (of held, deleted and unknown responses) and
+// recordings after a deletion through two replicas, one call at a time,
+// and checks every answer and both engines against one engine that saw the
+// same calls.
+func TestDeleteModel(t *testing.T) {
+	s := runServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		run++
+		c := testConfig([]string{s.ClientURL()}, fmt.Sprintf("MODEL%d", run))
+		c.Subject = fmt.Sprintf("ev.model%d", run) // streams of one server take distinct subjects
+		ref := newEngine(t)
+		var reps [2]*Replica
+		for i := range reps {
+			r, err := Open(ctx, newEngine(t), c)
+			if err != nil {
+				rt.Fatalf("Open: %v", err)
+			}
+			defer r.Close()
+			reps[i] = r
+		}
+		ids := []string{"r-0", "r-1", "r-2", "r-3"}
+		for step := range rapid.IntRange(1, 25).Draw(rt, "steps") {
+			via := reps[rapid.IntRange(0, 1).Draw(rt, "via")]
+			id := rapid.SampledFrom(ids).Draw(rt, "id")
+			if rapid.Bool().Draw(rt, "delete") {
+				held, err := via.DeleteResponse(ctx, id)
+				want, _ := ref.DeleteResponseAt(t0, id)
+				if err != nil || held != want {
+					rt.Fatalf("step %d: DeleteResponse(%s): got %v, %v, want %v, nil", step, id, held, err, want)
+				}
+				continue
+			}
+			ev := engine.Event{Segment: "s", Touchpoint: rapid.SampledFrom([]string{"web", "app"}).Draw(rt, "touchpoint"),
+				Metric: engine.NPS, Score: rapid.IntRange(0, 10).Draw(rt, "score"),
+				Time:       t0.Add(-time.Duration(rapid.IntRange(0, 120).Draw(rt, "minutes ago")) * time.Minute),
+				ResponseID: id, Version: rapid.Uint64Range(0, 4).Draw(rt, "version")}
+			if err := via.RecordBatch(ctx, []engine.Event{ev}); err != nil {
+				rt.Fatalf("step %d: RecordBatch: %v", step, err)
+			}
+			if _, err := ref.RecordResponseAt(t0, ev); err != nil {
+				rt.Fatal(err)
+			}
+		}
+		last := max(reps[0].Applied(), reps[1].Applied())
+		for i, r := range reps {
+			waitApplied(t, r, last)
+			sameAnswers(t, fmt.Sprint("replica ", i), ref, r.eng)
+		}
+	})
 }
