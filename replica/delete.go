@@ -49,7 +49,7 @@ func (r *Replica) DeleteResponse(ctx context.Context, id string) (held bool, err
 	case !utf8.ValidString(id):
 		return false, fmt.Errorf("%w: response id %q is not valid UTF-8", engine.ErrInvalidResponseID, id)
 	}
-	d, err := r.delete(ctx, message{Kind: kindDeleteResponse, Event: engine.Event{ResponseID: id}})
+	d, err := r.publishDeletion(ctx, message{Kind: kindDeleteResponse, Event: engine.Event{ResponseID: id}})
 	return d.held, err
 }
 
@@ -77,7 +77,7 @@ func (r *Replica) DeleteKeys(ctx context.Context, segment, touchpoint string) (i
 			return 0, err
 		}
 	}
-	d, err := r.delete(ctx, message{Kind: kindDeleteKeys, Event: engine.Event{Segment: segment, Touchpoint: touchpoint}})
+	d, err := r.publishDeletion(ctx, message{Kind: kindDeleteKeys, Event: engine.Event{Segment: segment, Touchpoint: touchpoint}})
 	return d.keys, err
 }
 
@@ -96,11 +96,12 @@ func checkLabel(sentinel error, what, v string) error {
 	return nil
 }
 
-// delete publishes the deletion m, stamped with the engine's clock and a
-// new msgID, waits until this replica has applied it and returns its
-// outcome here. The outcome is registered before the publish, since the
-// replica may apply the deletion before its acknowledgement arrives.
-func (r *Replica) delete(ctx context.Context, m message) (deletion, error) {
+// publishDeletion publishes the deletion m, stamped with the engine's
+// clock and a new msgID, waits until this replica has applied it and
+// returns its outcome here. The outcome is registered before the publish,
+// since the replica may apply the deletion before its acknowledgement
+// arrives.
+func (r *Replica) publishDeletion(ctx context.Context, m message) (deletion, error) {
 	if r.closed.Load() {
 		return deletion{}, ErrClosed
 	}
