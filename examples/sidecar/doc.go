@@ -279,8 +279,16 @@
 //     catching up.
 //   - Checkpoints of the engine go to the stream's Object Store bucket, and
 //     a restart loads the newest and replays the rest of the stream.
-//     -snapshot, -merge and DELETE /v1/keys, which would change one sidecar
-//     alone, are not available.
+//   - DELETE /v1/responses/{id} and DELETE /v1/keys are published to the
+//     stream and applied by every sidecar in stream order; the answer is
+//     a sidecar's alone (200 {"deleted": ...}, or 404 when this one held
+//     nothing), sent once this sidecar has applied the deletion, with its
+//     Cxscore-Applied-Sequence. A 503 means the stream did not acknowledge
+//     in time: the deletion may or may not be applied, and sending it
+//     again is safe. Sidecars of a release without replicated deletions
+//     skip them: upgrade every sidecar of a stream before deleting.
+//   - -snapshot and -merge, which would change one sidecar alone, are not
+//     available.
 //
 // # Security and operation
 //

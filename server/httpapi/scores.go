@@ -389,7 +389,8 @@ type Deleted struct {
 
 // handleDeleteKeys serves DELETE /v1/keys?segment=S&touchpoint=T: it
 // forgets the key S × T, or every key of S without touchpoint (or with
-// touchpoint=*), and everything recorded for them.
+// touchpoint=*), and everything recorded for them (engine.DeleteKeys, or
+// the Deleter's).
 func (s *Handler) handleDeleteKeys(w http.ResponseWriter, r *http.Request) {
 	p, err := params(r, "segment", "touchpoint")
 	if err != nil {
@@ -409,8 +410,18 @@ func (s *Handler) handleDeleteKeys(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	n, err := s.engine.DeleteKeys(seg, tp)
+	var n int
+	if s.deleter != nil {
+		n, err = s.deleter.DeleteKeys(r.Context(), seg, tp)
+		s.setApplied(w) // after the Deleter returned: it covers the deletion
+	} else {
+		n, err = s.engine.DeleteKeys(seg, tp)
+	}
 	switch {
+	case err != nil && !s.deleteRefused(err):
+		s.log.Warn("key deletion of unknown outcome", "segment", seg, "touchpoint", tp, "err", err)
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the deletion of the keys of segment %q may or may not be applied: %v; retrying it is safe", seg, err))
+		return
 	case errors.Is(err, engine.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "shutting down; nothing was deleted")
 		return
