@@ -96,6 +96,7 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
   POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
   DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint
+  DELETE /v1/responses/ID  forget a response (sent with a response_id) and take its answer out of every score
   GET  /metrics     Prometheus exposition
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
