@@ -277,21 +277,12 @@ func (l *Layout) Span(now int64, w time.Duration) (Span, error) {
 	if fine := l.Tier(0).Resolution; w < fine {
 		return Span{}, fmt.Errorf("%w: window %v is shorter than the finest resolution %v; use %v or more", window.ErrWindow, w, fine, fine)
 	}
-	open := l.Start(0, l.Slot(0, now))
-	f := now - int64(w)
-	for k := range l.tiers {
-		s := l.Slot(k, f)
-		a, b := l.Start(k, s), l.End(k, s)
-		edge := a
-		if b-f < f-a && b <= open {
-			edge, s = b, l.Slot(k, b)
-		}
-		if l.Retained(now, Unit{k, s}) {
-			return Span{Tier: k, From: edge, To: now}, nil
-		}
+	k, edge, err := l.nearest(now, now-int64(w))
+	if err == nil {
+		return Span{Tier: k, From: edge, To: now}, nil
 	}
 	if w <= l.Retention() {
-		return Span{}, l.tooOld(now, f) // (only when a local tier's slots are short)
+		return Span{}, err // (only when a local tier's slots are short)
 	}
 	return Span{}, fmt.Errorf("%w: window %v is longer than the %v retained; use %v or less", window.ErrWindow, w, l.Retention(), l.Retention())
 }
