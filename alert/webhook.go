@@ -86,7 +86,9 @@ type Webhook struct {
 
 // NewWebhook validates c and starts the webhook's goroutine; Close stops
 // it. Errors wrap ErrConfig.
-func NewWebhook(c WebhookConfig) (*Webhook, error) {
+func NewWebhook(c WebhookConfig) (*Webhook, error) { return newWebhook(c, sleepCtx) }
+
+func newWebhook(c WebhookConfig, sleep func(context.Context, time.Duration) error) (*Webhook, error) {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: webhook %q: url %q, want an http or https URL", ErrConfig, c.Name, c.URL)
@@ -116,7 +118,7 @@ func NewWebhook(c WebhookConfig) (*Webhook, error) {
 		c.Client = &http.Client{}
 	}
 	w := &Webhook{c: c, queue: make(chan Alert, c.Queue), done: make(chan struct{}),
-		sleep: sleepCtx, counts: map[string]*Delivery{}}
+		sleep: sleep, counts: map[string]*Delivery{}}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.loop()
 	return w, nil
