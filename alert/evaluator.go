@@ -136,16 +136,11 @@ func New(c Config) (*Evaluator, error) {
 		return nil, fmt.Errorf("%w: Queue %d, want ≥ 0", ErrConfig, c.Queue)
 	}
 	ev := &Evaluator{eng: c.Engine, notify: c.Notify}
-	seen := map[string]bool{}
-	for _, r := range c.Rules {
-		r, err := r.check()
-		if err != nil {
-			return nil, err
-		}
-		if seen[r.Name] {
-			return nil, fmt.Errorf("%w: rule %q: name: used twice", ErrRule, r.Name)
-		}
-		seen[r.Name] = true
+	rules, err := checkRules(c.Rules)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
 		ev.rules = append(ev.rules, ruleState{Rule: r})
 	}
 	if ev.notify == nil {
@@ -156,6 +151,31 @@ func New(c Config) (*Evaluator, error) {
 		ev.queue = make(chan Alert, q)
 	}
 	return ev, nil
+}
+
+// CheckRules validates rules as New does, without an engine: for a
+// program to refuse a bad configuration before it starts. Errors wrap
+// ErrRule and name the rule and its field.
+func CheckRules(rules []Rule) error {
+	_, err := checkRules(rules)
+	return err
+}
+
+func checkRules(rules []Rule) ([]Rule, error) {
+	seen := map[string]bool{}
+	out := make([]Rule, 0, len(rules))
+	for _, r := range rules {
+		r, err := r.check()
+		if err != nil {
+			return nil, err
+		}
+		if seen[r.Name] {
+			return nil, fmt.Errorf("%w: rule %q: name: used twice", ErrRule, r.Name)
+		}
+		seen[r.Name] = true
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Alerts returns the queue of alerts, nil when Config.Notify is set. It is
