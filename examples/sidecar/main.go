@@ -77,6 +77,9 @@ type config struct {
 	nats            natsConfig
 	journeyPath     string
 	journey         []httpapi.Stage // read from journeyPath
+	alertsPath      string
+	alerts          *alertsConfig // read from alertsPath; nil: none
+	alertEvery      time.Duration
 }
 
 var errUsage = errors.New("usage")
@@ -166,6 +169,10 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&c.nats.clusterListen, "nats-cluster-listen", "127.0.0.1:6222", "`host:port` the embedded server listens on for the cluster's routes")
 	fs.StringVar(&c.journeyPath, "journey", "", "`file` of the customer journey that GET /v1/journey and the dashboard score stage by stage:\n"+
 		`{"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]}, ...]}, read at start`)
+	fs.StringVar(&c.alertsPath, "alerts", "", "`file` of alert webhooks and rules, read at start: "+
+		`{"webhooks": [{"name": "ops", "url": "...", "secret": "..."}], "rules": [{"name": "csat-low", "kind": "threshold", ...}]}`+
+		"\n(kinds threshold, drop and rise; response rules are not supported yet)")
+	fs.DurationVar(&c.alertEvery, "alert-every", 30*time.Second, "how often the -alerts rules are evaluated")
 	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -243,6 +250,14 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.journeyPath != "" {
 		if c.journey, err = readJourney(c.journeyPath); err != nil {
 			return bad("-journey %s: %v", c.journeyPath, err)
+		}
+	}
+	if c.alertEvery <= 0 {
+		return bad("-alert-every %v, want > 0", c.alertEvery)
+	}
+	if c.alertsPath != "" {
+		if c.alerts, err = readAlerts(c.alertsPath); err != nil {
+			return bad("-alerts %s: %v", c.alertsPath, err)
 		}
 	}
 	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
@@ -389,6 +404,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if keeper != nil {
 		keeper.Start()
 		defer keeper.Close() // a last write on every way out; the one below reports its error
+	}
+	if c.alerts != nil {
+		al, err := startAlerts(ctx, c.alerts, c.alertEvery, e, logger)
+		if err != nil {
+			return err
+		}
+		defer al.stop() // before e.Close, deferred above
+		logger.Info("alerts", "rules", len(c.alerts.rules), "webhooks", len(c.alerts.webhooks), "every", c.alertEvery)
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

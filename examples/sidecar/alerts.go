@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/cxscore/cxscore/alert"
+	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/server/metrics"
+)
+
+// alertsFile is the format of -alerts's file: webhooks, and rules that
+// name one of them.
+//
+//	{"webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}],
+//	 "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70,
+//	            "min_responses": 20, "cooldown": "10m", "webhook": "ops"}, ...]}
+type alertsFile struct {
+	Webhooks []webhookJSON `json:"webhooks"`
+	Rules    []ruleJSON    `json:"rules"`
+}
+
+type webhookJSON struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
+}
+
+type ruleJSON struct {
+	Name         string   `json:"name"`
+	Kind         string   `json:"kind"`
+	Metric       string   `json:"metric"`
+	Window       string   `json:"window"`
+	Below        *float64 `json:"below"`
+	Above        *float64 `json:"above"`
+	MinResponses int      `json:"min_responses"`
+	Cooldown     string   `json:"cooldown"`
+	Against      string   `json:"against"`
+	Level        float64  `json:"level"`
+	Segment      string   `json:"segment"`
+	Touchpoint   string   `json:"touchpoint"`
+	Webhook      string   `json:"webhook"`
+	MaxScore     *int     `json:"max_score"` // response rules: not supported yet
+}
+
+// alertsConfig is a checked -alerts file.
+type alertsConfig struct {
+	webhooks []alert.WebhookConfig
+	rules    []alert.Rule
+}
+
+// maxAlertsBytes bounds an -alerts file.
+const maxAlertsBytes = 1 << 20
+
+// readAlerts reads and checks an -alerts file. Its errors name the bad
+// field: rules[2] "nps-drop": window "1x": ...
+func readAlerts(path string) (*alertsConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAlertsBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxAlertsBytes {
+		return nil, fmt.Errorf("the file is over %d bytes", maxAlertsBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var j alertsFile
+	if err := dec.Decode(&j); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return nil, fmt.Errorf("the file is not valid JSON: line %d: %v", lineOf(b, syntax.Offset), err)
+		case errors.As(err, &typ) && typ.Field != "":
+			return nil, fmt.Errorf("%s is %s, want %s", typ.Field, article(typ.Value), typ.Type)
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return nil, errors.New(`the file is empty or ends in the middle of its JSON; want {"webhooks": [...], "rules": [...]}`)
+		default:
+			return nil, fmt.Errorf("%v", trimJSON(err))
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("the file holds more after its JSON object, at line %d; want one object", lineOf(b, dec.InputOffset()))
+	}
+	c := &alertsConfig{}
+	hooks := map[string]bool{}
+	for i, w := range j.Webhooks {
+		at := fmt.Sprintf("webhooks[%d] %q", i, w.Name)
+		if w.Name == "" {
+			return nil, fmt.Errorf("%s: name: empty, want a name for rules to use", at)
+		}
+		if hooks[w.Name] {
+			return nil, fmt.Errorf("%s: name: used twice", at)
+		}
+		hooks[w.Name] = true
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s: url: %q, want an http:// or https:// URL", at, w.URL)
+		}
+		c.webhooks = append(c.webhooks, alert.WebhookConfig{Name: w.Name, URL: w.URL, Secret: w.Secret})
+	}
+	if len(j.Rules) == 0 {
+		return nil, errors.New(`rules: none; want {"rules": [{"name": ..., "kind": "threshold", ...}]}`)
+	}
+	for i, r := range j.Rules {
+		at := fmt.Sprintf("rules[%d] %q", i, r.Name)
+		bad := func(format string, args ...any) (*alertsConfig, error) {
+			return nil, fmt.Errorf("%s: %s", at, fmt.Sprintf(format, args...))
+		}
+		ar := alert.Rule{Name: r.Name, Segment: r.Segment, Touchpoint: r.Touchpoint, MinResponses: r.MinResponses,
+			Level: r.Level, Webhook: r.Webhook}
+		switch r.Kind {
+		case "threshold":
+			ar.Kind = alert.Threshold
+		case "drop":
+			ar.Kind = alert.Drop
+		case "rise":
+			ar.Kind = alert.Rise
+		case "response":
+			return bad(`kind: "response" rules are not supported yet; use threshold, drop or rise`)
+		default:
+			return bad("kind: %q, want threshold, drop or rise", r.Kind)
+		}
+		if r.MaxScore != nil {
+			return bad("max_score: only for response rules, which are not supported yet")
+		}
+		if ar.Metric, err = engine.ParseMetric(r.Metric); err != nil {
+			return bad("metric: %q, want csat, ces or nps", r.Metric)
+		}
+		if r.Window == "" {
+			return bad(`window: missing, want a window such as "1h" or "7d"`)
+		}
+		if ws, err := metrics.ParseWindows(r.Window); err != nil || len(ws) != 1 {
+			return bad(`window: %q, want a window such as "1h" or "7d"`, r.Window)
+		} else {
+			ar.Window = ws[0].Duration
+		}
+		if r.Cooldown != "" {
+			ws, err := metrics.ParseWindows(r.Cooldown)
+			if err != nil || len(ws) != 1 {
+				return bad(`cooldown: %q, want a duration such as "10m"`, r.Cooldown)
+			}
+			ar.Cooldown = ws[0].Duration
+		}
+		if ar.Kind == alert.Threshold {
+			switch {
+			case (r.Below == nil) == (r.Above == nil):
+				return bad("below, above: want exactly one of them in a threshold rule")
+			case r.Below != nil:
+				ar.Bound = *r.Below
+			default:
+				ar.Bound, ar.Above = *r.Above, true
+			}
+			if r.Against != "" {
+				return bad("against: only for drop and rise rules")
+			}
+		} else {
+			if r.Below != nil || r.Above != nil {
+				return bad("below, above: only for threshold rules")
+			}
+			switch r.Against {
+			case "", "previous":
+				ar.Against = engine.Previous
+			case "week":
+				ar.Against = engine.WeekEarlier
+			case "year":
+				ar.Against = engine.YearEarlier
+			case "rest":
+				ar.Against = engine.Rest
+			default:
+				return bad("against: %q, want previous, week, year or rest", r.Against)
+			}
+		}
+		if r.Webhook != "" && !hooks[r.Webhook] {
+			return bad("webhook: %q is not among the webhooks", r.Webhook)
+		}
+		c.rules = append(c.rules, ar)
+	}
+	if err := alert.CheckRules(c.rules); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// alerting is the running alert machinery of the sidecar.
+type alerting struct {
+	eval   *alert.Evaluator
+	hooks  map[string]*alert.Webhook
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startAlerts starts c's webhooks and an evaluator of its rules, every
+// interval until ctx ends or stop is called.
+func startAlerts(ctx context.Context, c *alertsConfig, every time.Duration, e *engine.Engine, logger *slog.Logger) (*alerting, error) {
+	a := &alerting{hooks: map[string]*alert.Webhook{}, done: make(chan struct{})}
+	for _, wc := range c.webhooks {
+		w, err := alert.NewWebhook(wc)
+		if err != nil {
+			a.closeHooks()
+			return nil, err
+		}
+		a.hooks[wc.Name] = w
+	}
+	var err error
+	a.eval, err = alert.New(alert.Config{Engine: e, Rules: c.rules, Notify: func(al alert.Alert) {
+		logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
+			"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
+		if w := a.hooks[al.Webhook]; w != nil && !w.Send(al) {
+			logger.Warn("alert dropped: the webhook's queue is full", "rule", al.Rule, "webhook", al.Webhook)
+		}
+	}})
+	if err != nil {
+		a.closeHooks()
+		return nil, err
+	}
+	ctx, a.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(a.done)
+		a.eval.Run(ctx, every)
+	}()
+	return a, nil
+}
+
+// stop stops the evaluator, waits for it, then closes the webhooks:
+// alerts still undelivered are given up and counted. Safe to call twice.
+func (a *alerting) stop() {
+	a.cancel()
+	<-a.done
+	a.closeHooks()
+}
+
+func (a *alerting) closeHooks() {
+	for _, w := range a.hooks {
+		w.Close()
+	}
+}
