@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cxscore/cxscore/alert"
 	"github.com/cxscore/cxscore/engine"
 	"github.com/cxscore/cxscore/server/metrics"
@@ -245,5 +247,46 @@ func (a *alerting) stop() {
 func (a *alerting) closeHooks() {
 	for _, w := range a.hooks {
 		w.Close()
+	}
+}
+
+// Descriptions of the alert counters in /metrics.
+var (
+	alertFiredDesc = prometheus.NewDesc("cxscore_alerts_fired_total",
+		"Alerts raised by a rule of -alerts, by state: firing or resolved.", []string{"rule", "state"}, nil)
+	alertDroppedDesc = prometheus.NewDesc("cxscore_alerts_dropped_total",
+		"Alerts dropped because the webhook's queue was full.", []string{"rule", "webhook"}, nil)
+	alertErrorsDesc = prometheus.NewDesc("cxscore_alerts_evaluation_errors_total",
+		"Evaluations of a rule the engine could not answer (a window its tiers do not retain).", []string{"rule"}, nil)
+	alertDeliveredDesc = prometheus.NewDesc("cxscore_alerts_delivered_total",
+		"Alerts a webhook answered with 2xx.", []string{"rule", "webhook"}, nil)
+	alertRetriedDesc = prometheus.NewDesc("cxscore_alerts_retried_total",
+		"Delivery attempts after a failed one.", []string{"rule", "webhook"}, nil)
+	alertGivenUpDesc = prometheus.NewDesc("cxscore_alerts_given_up_total",
+		"Alerts given up after every attempt failed, or still queued at shutdown.", []string{"rule", "webhook"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (a *alerting) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: the evaluator's counters by
+// rule, and each webhook's by rule.
+func (a *alerting) Collect(ch chan<- prometheus.Metric) {
+	for rule, c := range a.eval.Counts() {
+		ch <- prometheus.MustNewConstMetric(alertFiredDesc, prometheus.CounterValue, float64(c.Fired), rule, "firing")
+		ch <- prometheus.MustNewConstMetric(alertFiredDesc, prometheus.CounterValue, float64(c.Resolved), rule, "resolved")
+		ch <- prometheus.MustNewConstMetric(alertErrorsDesc, prometheus.CounterValue, float64(c.Errors), rule)
+	}
+	for name, w := range a.hooks {
+		for rule, d := range w.Counts() {
+			ch <- prometheus.MustNewConstMetric(alertDeliveredDesc, prometheus.CounterValue, float64(d.Delivered), rule, name)
+			ch <- prometheus.MustNewConstMetric(alertRetriedDesc, prometheus.CounterValue, float64(d.Retried), rule, name)
+			ch <- prometheus.MustNewConstMetric(alertGivenUpDesc, prometheus.CounterValue, float64(d.GivenUp), rule, name)
+			ch <- prometheus.MustNewConstMetric(alertDroppedDesc, prometheus.CounterValue, float64(d.Dropped), rule, name)
+		}
 	}
 }

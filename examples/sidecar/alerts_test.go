@@ -168,6 +168,13 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 	}
 	mu.Unlock()
+	metrics := sc.scrape(t)
+	for _, want := range []string{`cxscore_alerts_fired_total{rule="csat-low",state="firing"} 1`,
+		`cxscore_alerts_delivered_total{rule="csat-low",webhook="ops"} 1`, `cxscore_alerts_given_up_total{rule="csat-low",webhook="ops"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics: no %s in\n%s", want, grepLines(metrics, "cxscore_alerts"))
+		}
+	}
 	sc.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-sc.done:
@@ -177,4 +184,15 @@ func TestAlertsEndToEnd(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the sidecar did not stop within 30s of SIGTERM")
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

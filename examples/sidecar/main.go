@@ -411,6 +411,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 		defer al.stop() // before e.Close, deferred above
+		registry.MustRegister(al)
 		logger.Info("alerts", "rules", len(c.alerts.rules), "webhooks", len(c.alerts.webhooks), "every", c.alertEvery)
 	}
 	served := make(chan error, 1)
