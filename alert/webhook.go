@@ -53,6 +53,10 @@ type WebhookConfig struct {
 	Queue int
 	// Client sends the requests. Zero: a client of its own.
 	Client *http.Client
+	// Done, if set, is called from the webhook's goroutine when an alert's
+	// delivery ends: delivered after attempts tries, or given up. It must
+	// not block for long: the next alert waits for it.
+	Done func(a Alert, delivered bool, attempts int)
 }
 
 // Delivery counts one rule's alerts at a webhook.
@@ -192,6 +196,7 @@ func (w *Webhook) loop() {
 				select {
 				case a := <-w.queue:
 					w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
+					w.finished(a, false, 0)
 				default:
 					return
 				}
@@ -207,24 +212,30 @@ func (w *Webhook) deliver(a Alert) {
 	body, err := Body(a)
 	if err != nil { // cannot happen: every field encodes
 		w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
+		w.finished(a, false, 0)
 		return
 	}
 	pause := w.c.Backoff
 	for attempt := 1; ; attempt++ {
 		if w.post(a.EventID, body) {
 			w.count(a.Rule, func(d *Delivery) { d.Delivered++ })
+			w.finished(a, true, attempt)
 			return
 		}
-		if attempt == w.c.Attempts {
-			break
-		}
-		if w.sleep(w.ctx, jitter(pause)) != nil {
-			break
+		if attempt == w.c.Attempts || w.sleep(w.ctx, jitter(pause)) != nil {
+			w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
+			w.finished(a, false, attempt)
+			return
 		}
 		pause = min(2*pause, w.c.MaxBackoff)
 		w.count(a.Rule, func(d *Delivery) { d.Retried++ })
 	}
-	w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
+}
+
+func (w *Webhook) finished(a Alert, delivered bool, attempts int) {
+	if w.c.Done != nil {
+		w.c.Done(a, delivered, attempts)
+	}
 }
 
 // jitter stretches d by a random 0-50%.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -92,7 +93,9 @@ func thresholdAlert(id string) Alert {
 func TestWebhookRetriesThenDelivers(t *testing.T) {
 	rec, srv := newReceiver(t, "s3cret", 3)
 	var p pauses
-	w, err := newWebhook(WebhookConfig{Name: "ops", URL: srv.URL, Secret: "s3cret", Backoff: time.Second, MaxBackoff: 3 * time.Second}, p.sleep)
+	done := make(chan string, 2)
+	w, err := newWebhook(WebhookConfig{Name: "ops", URL: srv.URL, Secret: "s3cret", Backoff: time.Second, MaxBackoff: 3 * time.Second,
+		Done: func(a Alert, delivered bool, attempts int) { done <- fmt.Sprintln(a.EventID, delivered, attempts) }}, p.sleep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +104,9 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 		t.Fatal("Send refused an alert with room in the queue")
 	}
 	waitFor(t, "both delivered", func() bool { return w.Counts()["csat-low"].Delivered == 2 })
+	if d1, d2 := <-done, <-done; d1 != "e1 true 4\n" || d2 != "e2 true 4\n" {
+		t.Errorf("Done: got %s, %s; want e1 true 4, e2 true 4", d1, d2)
+	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for _, id := range []string{"e1", "e2"} {
@@ -138,13 +144,19 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 func TestWebhookGivesUp(t *testing.T) {
 	rec, srv := newReceiver(t, "", 1000)
 	var p pauses
-	w, err := newWebhook(WebhookConfig{Name: "ops", URL: srv.URL, Attempts: 6}, p.sleep)
+	done := make(chan string, 1)
+	w, err := newWebhook(WebhookConfig{Name: "ops", URL: srv.URL, Attempts: 6, Done: func(a Alert, delivered bool, attempts int) {
+		done <- fmt.Sprintln(a.EventID, delivered, attempts)
+	}}, p.sleep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	w.Send(thresholdAlert("e1"))
 	waitFor(t, "given up", func() bool { return w.Counts()["csat-low"].GivenUp == 1 })
+	if got := <-done; got != "e1 false 6\n" {
+		t.Errorf("Done: got %s, want e1 false 6", got)
+	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if rec.attempts["e1"] != 6 || rec.delivered["e1"] != 0 {
