@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -202,13 +204,79 @@ type alerting struct {
 	hooks  map[string]*alert.Webhook
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	mu     sync.Mutex
+	recent []recentAlert // the last maxRecentAlerts, oldest first
 }
 
-// startAlerts starts c's webhooks and an evaluator of its rules, every
-// interval until ctx ends or stop is called.
-func startAlerts(ctx context.Context, c *alertsConfig, every time.Duration, e *engine.Engine, logger *slog.Logger) (*alerting, error) {
-	a := &alerting{hooks: map[string]*alert.Webhook{}, done: make(chan struct{})}
+// maxRecentAlerts is how many alerts GET /v1/alerts lists.
+const maxRecentAlerts = 100
+
+// recentAlert is one entry of GET /v1/alerts: the alert's webhook body
+// and its delivery state.
+type recentAlert struct {
+	Alert    json.RawMessage `json:"alert"`
+	Webhook  string          `json:"webhook,omitempty"`
+	Delivery string          `json:"delivery"` // none (no webhook), pending, delivered, given_up or dropped
+	Attempts int             `json:"attempts"`
+	eventID  string
+}
+
+// note adds an alert to the recent ones.
+func (a *alerting) note(al alert.Alert, delivery string) {
+	body, _ := alert.Body(al)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.recent) == maxRecentAlerts {
+		a.recent = append(a.recent[:0], a.recent[1:]...)
+	}
+	a.recent = append(a.recent, recentAlert{Alert: body, Webhook: al.Webhook, Delivery: delivery, eventID: al.EventID})
+}
+
+// delivered records the end of an alert's delivery.
+func (a *alerting) delivered(al alert.Alert, ok bool, attempts int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if r := &a.recent[i]; r.eventID == al.EventID {
+			r.Delivery, r.Attempts = "given_up", attempts
+			if ok {
+				r.Delivery = "delivered"
+			}
+			return
+		}
+	}
+}
+
+func (a *alerting) markDropped(al alert.Alert) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if a.recent[i].eventID == al.EventID {
+			a.recent[i].Delivery = "dropped"
+			return
+		}
+	}
+}
+
+// ServeHTTP answers GET /v1/alerts: {"alerts": [...]}, newest first.
+func (a *alerting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	list := make([]recentAlert, 0, len(a.recent))
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		list = append(list, a.recent[i])
+	}
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"alerts": list})
+}
+
+// newAlerting builds c's webhooks (their goroutines run from here on) and
+// an evaluator of its rules; start runs the evaluator.
+func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alerting, error) {
+	a := &alerting{hooks: map[string]*alert.Webhook{}, done: make(chan struct{}), cancel: func() {}}
 	for _, wc := range c.webhooks {
+		wc.Done = a.delivered
 		w, err := alert.NewWebhook(wc)
 		if err != nil {
 			a.closeHooks()
@@ -220,7 +288,14 @@ func startAlerts(ctx context.Context, c *alertsConfig, every time.Duration, e *e
 	a.eval, err = alert.New(alert.Config{Engine: e, Rules: c.rules, Notify: func(al alert.Alert) {
 		logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
 			"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
-		if w := a.hooks[al.Webhook]; w != nil && !w.Send(al) {
+		w := a.hooks[al.Webhook]
+		if w == nil {
+			a.note(al, "none")
+			return
+		}
+		a.note(al, "pending") // before Send, which may deliver at once
+		if !w.Send(al) {
+			a.markDropped(al)
 			logger.Warn("alert dropped: the webhook's queue is full", "rule", al.Rule, "webhook", al.Webhook)
 		}
 	}})
@@ -228,12 +303,18 @@ func startAlerts(ctx context.Context, c *alertsConfig, every time.Duration, e *e
 		a.closeHooks()
 		return nil, err
 	}
+	close(a.done) // nothing to wait for until start
+	return a, nil
+}
+
+// start evaluates the rules every interval until ctx ends or stop.
+func (a *alerting) start(ctx context.Context, every time.Duration) {
 	ctx, a.cancel = context.WithCancel(ctx)
+	a.done = make(chan struct{})
 	go func() {
 		defer close(a.done)
 		a.eval.Run(ctx, every)
 	}()
-	return a, nil
 }
 
 // stop stops the evaluator, waits for it, then closes the webhooks:

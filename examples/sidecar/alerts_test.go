@@ -168,6 +168,23 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 	}
 	mu.Unlock()
+	var list struct {
+		Alerts []struct {
+			Alert    map[string]any `json:"alert"`
+			Webhook  string         `json:"webhook"`
+			Delivery string         `json:"delivery"`
+			Attempts int            `json:"attempts"`
+		} `json:"alerts"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		sc.get(t, "/v1/alerts", &list)
+		if len(list.Alerts) == 1 && list.Alerts[0].Delivery == "delivered" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if l := list.Alerts; len(l) != 1 || l[0].Delivery != "delivered" || l[0].Attempts != 1 || l[0].Webhook != "ops" || l[0].Alert["rule"] != "csat-low" {
+		t.Errorf("/v1/alerts: got %+v, want the csat-low alert delivered to ops in 1 attempt", l)
+	}
 	metrics := sc.scrape(t)
 	for _, want := range []string{`cxscore_alerts_fired_total{rule="csat-low",state="firing"} 1`,
 		`cxscore_alerts_delivered_total{rule="csat-low",webhook="ops"} 1`, `cxscore_alerts_given_up_total{rule="csat-low",webhook="ops"} 0`} {

@@ -98,6 +98,7 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
   POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
   DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint
+  GET  /v1/alerts   the last 100 alerts of the -alerts rules and their delivery state
   GET  /metrics     Prometheus exposition
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
@@ -344,6 +345,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer ln.Close()
+	var al *alerting               // nil without -alerts
+	var alertsHandler http.Handler // nil without -alerts: GET /v1/alerts is not served
+	if c.alerts != nil {
+		if al, err = newAlerting(c.alerts, e, logger); err != nil {
+			return err
+		}
+		defer al.closeHooks() // on a way out before start; stop closes them too
+		registry.MustRegister(al)
+		alertsHandler = al
+	}
 	var recorder httpapi.Recorder // nil: the engine records
 	if rep != nil {
 		recorder = rep
@@ -368,6 +379,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:   logger,
 		Recorder: recorder,
 		Journey:  c.journey,
+		Alerts:   alertsHandler,
 	})
 	if err != nil {
 		return err
@@ -405,13 +417,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		keeper.Start()
 		defer keeper.Close() // a last write on every way out; the one below reports its error
 	}
-	if c.alerts != nil {
-		al, err := startAlerts(ctx, c.alerts, c.alertEvery, e, logger)
-		if err != nil {
-			return err
-		}
+	if al != nil {
+		al.start(ctx, c.alertEvery)
 		defer al.stop() // before e.Close, deferred above
-		registry.MustRegister(al)
 		logger.Info("alerts", "rules", len(c.alerts.rules), "webhooks", len(c.alerts.webhooks), "every", c.alertEvery)
 	}
 	served := make(chan error, 1)
