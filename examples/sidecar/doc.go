@@ -149,8 +149,11 @@
 // over more than 3 minutes), then given up. Every alert is also logged
 // (msg=alert). /metrics counts them: cxscore_alerts_fired_total{rule,state},
 // and by rule and webhook cxscore_alerts_delivered_total, _retried_total,
-// _given_up_total and _dropped_total. Alerts not yet delivered at shutdown
-// are given up; alert state does not survive a restart yet.
+// _given_up_total and _dropped_total. GET /v1/alerts (behind the token)
+// lists the last 100 alerts, newest first, as {"alerts": [{"alert":
+// <the webhook body>, "webhook", "delivery": "pending", "delivered",
+// "given_up", "dropped" or "none", "attempts"}]}. Alerts not yet delivered
+// at shutdown are given up; alert state does not survive a restart yet.
 //
 // # Dashboard
 //
