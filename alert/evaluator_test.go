@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,5 +280,47 @@ func TestRunStops(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// TestConcurrent records, evaluates and reads counters at once, for -race.
+func TestConcurrent(t *testing.T) {
+	e, _ := newEngine(t)
+	defer e.Close()
+	ev, err := New(Config{Engine: e, Queue: 4, Rules: []Rule{
+		{Name: "low", Kind: Threshold, Metric: engine.CSAT, Window: time.Hour, Bound: 50},
+		{Name: "drop", Kind: Drop, Metric: engine.CSAT, Window: time.Hour, Segment: "a"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				at := t0.Add(time.Duration(i) * time.Second)
+				switch g {
+				case 0:
+					e.RecordAt(at, engine.Event{Segment: "a", Touchpoint: "web", Metric: engine.CSAT, Score: 1 + i%5, Time: at})
+				case 1:
+					ev.Evaluate(at)
+				default:
+					ev.Counts()
+					select {
+					case <-ev.Alerts():
+					default:
+					}
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("timed out")
 	}
 }
