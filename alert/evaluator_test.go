@@ -100,12 +100,16 @@ func TestThresholdMatchesModel(t *testing.T) {
 					time.Duration(rapid.SampledFrom([]int{0, 0, 0, 30}).Draw(t, "seconds"))*time.Second)
 			default: // evaluations half the time, so that flaps meet cooldowns
 				ev.Evaluate(now)
-				// The window is the 10 minutes ending with now's.
-				to := now.Truncate(time.Minute).Add(time.Minute)
-				from := to.Add(-w)
+				// The window is the 10 minutes ending now, from the minute
+				// edge nearest to now − w (engine.Result's From, To).
+				f := now.Add(-w)
+				from := f.Truncate(time.Minute)
+				if next := from.Add(time.Minute); next.Sub(f) < f.Sub(from) {
+					from = next
+				}
 				var n, sat uint64
 				for _, x := range events {
-					if !x.at.Before(from) && x.at.Before(to) && (rule.Segment == "*" || rule.Segment == x.seg) {
+					if !x.at.Before(from) && !x.at.After(now) && (rule.Segment == "*" || rule.Segment == x.seg) {
 						n++
 						if x.satisfied {
 							sat++
@@ -160,7 +164,7 @@ func TestDropAndRise(t *testing.T) {
 	defer e.Close()
 	// The previous hour: 40 promoters; this hour: 40 detractors.
 	record(t, e, t0, "a", engine.NPS, repeat(10, 40)...)
-	now := t0.Add(time.Hour)
+	now := t0.Add(90 * time.Minute) // the window is [t0+30m, now], the previous hour [t0-30m, t0+30m)
 	clock.Set(now)
 	record(t, e, now, "a", engine.NPS, repeat(2, 40)...)
 	var got []Alert

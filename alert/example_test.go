@@ -48,7 +48,7 @@ func ExampleRule_drop() {
 		}
 	}
 	record(10, 30)
-	clock.Advance(time.Hour)
+	clock.Advance(90 * time.Minute) // the window ends now; the previous hour holds the 10s
 	record(3, 30)
 	ev, _ := alert.New(alert.Config{Engine: e, Notify: func(a alert.Alert) {
 		fmt.Printf("%s %s: NPS %+.0f (%.0f → %.0f), p < 0.001: %v\n", a.Rule, a.State,

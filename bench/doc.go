@@ -12,7 +12,7 @@
 //     hours for 48, days for 35; the result cache on, except in cold
 //     queries).
 //   - naive: Naive, the design a team writes in an afternoon: one mutex, a
-//     map keyed by segment+"|"+touchpoint, minute buckets kept for 35 days
+//     map keyed by segment+"|"+touchpoint, minute buckets kept for 61 days
 //     with score counts and the exact set of customer ids, windows answered
 //     by summing minute buckets. It answers exactly what the engine answers
 //     (TestNaiveMatchesEngine), with exact unique customers.
@@ -72,7 +72,7 @@
 //     ask; the engine's cache holds the sealed part of the window). The naive
 //     baseline has no cache: both modes cost it the same.
 //   - BenchmarkMemory: heap per key (B/key, from runtime.ReadMemStats after
-//     runtime.GC) with every tier full after 35 days of traffic, for a quiet
+//     runtime.GC) with every tier full after 61 days of traffic, for a quiet
 //     key (20 customers an hour) and a busy one (500 an hour).
 //   - BenchmarkRecordResponse: BenchmarkRecord for cxscore with response
 //     ids (RecordResponseAt): "anonymous" (none), "new" (a fresh id per

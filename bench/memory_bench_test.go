@@ -31,7 +31,7 @@ var memoryCases = []memoryCase{
 const worstPerBucket = 600
 
 // BenchmarkMemory measures the heap a key holds with every tier full: keys
-// answered by perHour new customers an hour, each once, evenly through 35
+// answered by perHour new customers an hour, each once, evenly through 61
 // days and 2 hours (every bucket of the minute, hour and day tiers filled),
 // recorded in time order at each event's time. The heap is measured with
 // runtime.ReadMemStats after runtime.GC, from just after the engine (or
@@ -71,6 +71,25 @@ func BenchmarkMemory(b *testing.B) {
 	}
 }
 
+// BenchmarkMemoryQuarterTiers is BenchmarkMemory's quiet key with
+// window.QuarterTiers (days kept 184 days), filled for 184 days and 2
+// hours: what answering quarters costs.
+func BenchmarkMemoryQuarterTiers(b *testing.B) {
+	mc := memoryCase{"quiet", 20, 20}
+	var bytes, buckets float64
+	for b.Loop() {
+		e, err := engine.New(engine.Config{Tiers: window.QuarterTiers()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += heapGrowth(func() { fillKeysFor(b, e, mc, window.QuarterTiers()) })
+		buckets += float64(e.Stats().Buckets)
+		e.Close()
+	}
+	b.ReportMetric(bytes/float64(b.N)/float64(mc.keys), "B/key")
+	b.ReportMetric(buckets/float64(b.N)/float64(mc.keys), "buckets/key")
+}
+
 // heapGrowth returns how many bytes of live heap fill adds.
 func heapGrowth(fill func()) float64 {
 	var before, after runtime.MemStats
@@ -83,15 +102,21 @@ func heapGrowth(fill func()) float64 {
 }
 
 // fillKeys records mc's traffic into r: mc.keys keys, each answered by
-// mc.perHour new customers an hour, for 35 days and 2 hours up to a fixed
-// end, in time order. Scores follow ScoreShapes.
+// mc.perHour new customers an hour, for the default tiers' longest
+// retention (61 days) and 2 hours up to a fixed end, in time order. Scores
+// follow ScoreShapes.
 func fillKeys(b *testing.B, r recorder, mc memoryCase) {
 	if mc.name == "worst" {
 		fillWorst(b, r, mc)
 		return
 	}
+	fillKeysFor(b, r, mc, window.DefaultTiers())
+}
+
+// fillKeysFor is fillKeys over the longest retention of tiers.
+func fillKeysFor(b *testing.B, r recorder, mc memoryCase, tiers []window.Tier) {
 	end := DefaultHistory().End
-	start := end.Add(-(35*24 + 2) * time.Hour).Truncate(time.Hour)
+	start := end.Add(-tiers[len(tiers)-1].Retention - 2*time.Hour).Truncate(time.Hour)
 	rng := rand.New(rand.NewPCG(uint64(mc.perHour), 1))
 	metrics := []engine.Metric{engine.NPS, engine.NPS, engine.CSAT, engine.CSAT, engine.CES}
 	customer := 0

@@ -42,9 +42,9 @@ type naiveBucket struct {
 }
 
 // NewNaive returns an empty baseline with the engine's default windows:
-// minute buckets kept for 35 days, events up to a minute ahead accepted.
+// minute buckets kept for 61 days (the default retention), events up to a minute ahead accepted.
 func NewNaive() *Naive {
-	l, err := timeline.NewLayout(window.DefaultTiers(), time.Minute)
+	l, err := timeline.NewLayout(window.DefaultTiers(), time.Minute, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -121,16 +121,30 @@ func (n *Naive) QueryAt(now time.Time, q engine.Query, r *engine.Result) error {
 
 // TrendAt appends q's result per step to dst, as engine.Engine.TrendAt does.
 func (n *Naive) TrendAt(now time.Time, q engine.Query, step time.Duration, dst []engine.Result) ([]engine.Result, error) {
-	first, points, err := n.layout.Steps(now.UnixNano(), q.Window, step)
+	g, err := n.layout.Grid(step, false, time.Monday)
+	if err != nil {
+		return dst, err
+	}
+	t := now.UnixNano()
+	f := t - int64(q.Window)
+	s := g.Step(f)
+	from := g.Start(s)
+	if b := g.Start(s + 1); b <= t {
+		if _, _, err := n.layout.Steps(t, from, t, g); b-f < f-from || err != nil {
+			from = b
+		}
+	}
+	first, last, err := n.layout.Steps(t, from, t, g)
 	if err != nil {
 		return dst, err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for i := range points {
-		from := first + int64(i)*int64(step)
+	for i := first; i <= last; i++ {
+		p := g.Point(i, from, t)
 		dst = append(dst, engine.Result{})
-		n.sum(q, from, from+int64(step), &dst[len(dst)-1])
+		n.sum(q, p.From, p.To, &dst[len(dst)-1])
+		dst[len(dst)-1].Partial = p.Partial
 	}
 	return dst, nil
 }
@@ -146,7 +160,7 @@ func (n *Naive) sum(q engine.Query, from, to int64, r *engine.Result) {
 		touchpoint = engine.All
 	}
 	*r = engine.Result{Segment: segment, Touchpoint: touchpoint, From: time.Unix(0, from).UTC(), To: time.Unix(0, to).UTC()}
-	lo, hi := n.layout.Slot(0, from), n.layout.Slot(0, to)
+	lo, hi := n.layout.Slot(0, from), n.layout.Slot(0, to-1)+1
 	seen := make(map[string]struct{})
 	add := func(b *naiveBucket) {
 		for i, c := range b.csat {

@@ -48,3 +48,8 @@ func (e *Engine) Check(ev Event) error {
 // Retention returns the longest retention of the engine's tiers: events
 // older than that are rejected with ErrTooOld.
 func (e *Engine) Retention() time.Duration { return e.layout.Retention() }
+
+// Location returns the engine's business time zone, Config.Location (UTC
+// when left nil): the zone of its days, weeks and months, and of the times
+// in its results.
+func (e *Engine) Location() *time.Location { return e.set.location }

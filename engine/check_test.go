@@ -72,7 +72,7 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if got, want := e.Retention(), 35*24*time.Hour; got != want {
+	if got, want := e.Retention(), 61*24*time.Hour; got != want {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }

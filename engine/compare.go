@@ -47,10 +47,11 @@ func setLabel(labels []string) string {
 type Baseline uint8
 
 const (
-	// Previous is the period of the same length just before the window: a
-	// 7-day window against the 7 days before it. The window holds the
-	// current bucket, which is still filling, so the current side is "so
-	// far"; the previous period is complete.
+	// Previous is the period of the window's length W just before the
+	// window: a 7-day window against the 7 days before it. The window ends
+	// now, so the current side is "so far"; the previous period is
+	// complete. (The window may cover up to half a bucket more than W;
+	// Current and Baseline From/To say what each covered.)
 	Previous Baseline = iota + 1
 	// WeekEarlier is the same window one week earlier (the same weekday
 	// and hours, which removes the weekly cycle of most CX traffic). It is
@@ -152,23 +153,35 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 	if err != nil {
 		return err
 	}
+	// A baseline is moved to the nearest bucket edges of the tier that
+	// holds its start, as an absolute range is (Layout.Range): the window
+	// ends now, which is no edge, and a week back only days are kept.
+	// Baseline.From and To say what it covers.
 	from, to, rest := span.From, span.To, false
 	switch against {
-	case Previous:
-		from, to = from-(to-from), from
-	case WeekEarlier:
-		week := int64(7 * 24 * time.Hour)
-		from, to = from-week, to-week
-	case YearEarlier:
-		from, to = from-int64(yearEarlier), to-int64(yearEarlier)
+	case Previous: // W before the window's start (the window itself may be up to half a bucket longer)
+		from, to = from-int64(w), from
+	case WeekEarlier: // a week on the local calendar: 7 local days, across DST too
+		from = time.Unix(0, from).In(e.set.location).AddDate(0, 0, -7).UnixNano()
+		to = time.Unix(0, to).In(e.set.location).AddDate(0, 0, -7).UnixNano()
+	case YearEarlier: // 52 weeks on the local calendar: the same weekday
+		from = time.Unix(0, from).In(e.set.location).AddDate(0, 0, -7*52).UnixNano()
+		to = time.Unix(0, to).In(e.set.location).AddDate(0, 0, -7*52).UnixNano()
 	case Rest:
 		rest = true
 	default:
 		return fmt.Errorf("%w: %s, want Previous, WeekEarlier, YearEarlier or Rest", ErrBaseline, against)
 	}
-	if !rest && !e.retained(n, from, to) {
-		return fmt.Errorf("%w: the %s baseline of a %v window, %s to %s, is older than the tiers keep",
-			ErrWindow, against, w, time.Unix(0, from).UTC().Format(time.RFC3339), time.Unix(0, to).UTC().Format(time.RFC3339))
+	if !rest {
+		// The baseline must be kept at the window's resolution or finer:
+		// a 24 h window of hours against a day-bucket week earlier would
+		// compare two different spans.
+		base, err := e.layout.Range(n, from, to)
+		if err != nil || base.Tier > span.Tier || !e.retained(n, base.From, base.To) {
+			return fmt.Errorf("%w: the %s baseline of a %v window, %s to %s, is older than the tiers keep",
+				ErrWindow, against, w, e.stamp(from), e.stamp(to))
+		}
+		from, to = base.From, base.To
 	}
 	sc := e.selScratch.Get().(*selScratch)
 	sc.pairs = sc.selection(&sel)
@@ -214,8 +227,11 @@ func (e *Engine) setResult(sc *selScratch, sel *Selection, complement bool, now,
 			acc.Merge(e.sealed(p, from, min(to, open)).b)
 		}
 	}
-	if to > open {
+	if live := to == now; to > open || live {
 		lo, hi := e.layout.Slot(0, max(from, open)), e.layout.Slot(0, to-1)+1
+		if live { // the events stamped ahead of now in its minute too, as QueryAt reads them
+			hi = e.layout.Slot(0, now) + 1
+		}
 		for _, s := range e.keys.series() {
 			if sel.matches(s.key) != complement {
 				s.data.CollectFine(lo, hi, acc)
@@ -226,7 +242,7 @@ func (e *Engine) setResult(sc *selScratch, sel *Selection, complement bool, now,
 	if complement {
 		rs = selector{All, All}
 	}
-	r.fill(rs, from, to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
+	r.fill(e.set.location, rs, from, to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
 }
 
 // selScratch is the reusable state of a selection query.

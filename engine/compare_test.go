@@ -29,9 +29,17 @@ func (m *model) selResult(in func(Key) bool, from, to int64) (h sketch.Histogram
 	return h, uniques + len(ids)
 }
 
-func checkResult(t *rapid.T, what string, m *model, in func(Key) bool, from, to int64, r *Result) {
+// checkResult compares r with the model over [from, to), and if to is
+// now, the rest of the minute that holds it (events stamped ahead of now,
+// which a live answer reads).
+func checkResult(t *rapid.T, what string, m *model, in func(Key) bool, from, to, now int64, r *Result) {
 	t.Helper()
-	h, uniques := m.selResult(in, from, to)
+	hi := to
+	if to == now {
+		fine := int64(m.tiers[0].Resolution)
+		hi = now/fine*fine + fine
+	}
+	h, uniques := m.selResult(in, from, hi)
 	if r.From.UnixNano() != from || r.To.UnixNano() != to {
 		t.Fatalf("%s: covers [%v, %v), want [%v, %v)", what, r.From, r.To, time.Unix(0, from).UTC(), time.Unix(0, to).UTC())
 	}
@@ -121,13 +129,16 @@ func TestCompareMatchesModel(t *testing.T) {
 				if err := e.SelectAt(now, sel, w, &r); err != nil {
 					t.Fatalf("%s: %v", what, err)
 				}
-				checkResult(t, what+": select", m, in, from, to, &r)
+				checkResult(t, what+": select", m, in, from, to, now.UnixNano(), &r)
 				var c Comparison
 				err := e.CompareAt(now, sel, w, against, &c)
+				// The ideal baseline; the engine moves its ends to the
+				// nearest bucket edges, within half a bucket of the window's
+				// resolution (a baseline is kept at it or finer).
 				bfrom, bto, bin := from, to, in
 				switch against {
 				case Previous:
-					bfrom, bto = from-(to-from), from
+					bfrom, bto = from-int64(w), from
 				case WeekEarlier:
 					bfrom, bto = from-int64(7*24*time.Hour), to-int64(7*24*time.Hour)
 				case Rest:
@@ -136,7 +147,7 @@ func TestCompareMatchesModel(t *testing.T) {
 				if errors.Is(err, ErrWindow) && against != Rest {
 					// Only a baseline older than the minutes are kept can
 					// be missing.
-					if oldestMinute := (now.UnixNano()/int64(time.Minute) - 119) * int64(time.Minute); bfrom >= oldestMinute {
+					if oldestMinute := (now.UnixNano()/int64(time.Minute) - 118) * int64(time.Minute); bfrom >= oldestMinute {
 						t.Fatalf("%s: %v for a baseline from %v", what, err, time.Unix(0, bfrom).UTC())
 					}
 					continue
@@ -144,10 +155,25 @@ func TestCompareMatchesModel(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", what, err)
 				}
-				checkResult(t, what+": current", m, in, from, to, &c.Current)
-				checkResult(t, what+": baseline", m, bin, bfrom, bto, &c.Baseline)
-				cur, _ := m.selResult(in, from, to)
-				base, _ := m.selResult(bin, bfrom, bto)
+				if against != Rest {
+					half := m.spanRes(now.UnixNano(), w) / 2
+					gf, gt := c.Baseline.From.UnixNano(), c.Baseline.To.UnixNano()
+					if d := gf - bfrom; d < -half || d > half || gt-bto < -half || gt-bto > half {
+						t.Fatalf("%s: baseline [%v, %v), want within %v of [%v, %v)", what, c.Baseline.From, c.Baseline.To,
+							time.Duration(half), time.Unix(0, bfrom).UTC(), time.Unix(0, bto).UTC())
+					}
+					bfrom, bto = gf, gt
+				}
+				checkResult(t, what+": current", m, in, from, to, now.UnixNano(), &c.Current)
+				checkResult(t, what+": baseline", m, bin, bfrom, bto, now.UnixNano(), &c.Baseline)
+				live := func(to int64) int64 { // the end a live answer reads to
+					if fine := int64(m.tiers[0].Resolution); to == now.UnixNano() {
+						return to/fine*fine + fine
+					}
+					return to
+				}
+				cur, _ := m.selResult(in, from, live(to))
+				base, _ := m.selResult(bin, bfrom, live(bto))
 				checkMetric(t, what+": nps", c.NPS, cur.NPS().Compare(base.NPS()), cur.NPS().Responses() >= m.minResp && base.NPS().Responses() >= m.minResp)
 				checkMetric(t, what+": csat", c.CSAT, cur.CSAT().Compare(base.CSAT()), cur.CSAT().Responses() >= m.minResp && base.CSAT().Responses() >= m.minResp)
 				checkMetric(t, what+": ces", c.CES, cur.CES().Compare(base.CES()), cur.CES().Responses() >= m.minResp && base.CES().Responses() >= m.minResp)
@@ -170,7 +196,7 @@ func TestCompareMatchesModel(t *testing.T) {
 					if rs[i].Segment != k.Segment || rs[i].Touchpoint != k.Touchpoint {
 						t.Fatalf("step %d: matrix cell %d is %s × %s, want %s × %s", step, i, rs[i].Segment, rs[i].Touchpoint, k.Segment, k.Touchpoint)
 					}
-					checkResult(t, fmt.Sprintf("step %d: matrix %v", step, k), m, func(o Key) bool { return o == k }, from, to, &rs[i])
+					checkResult(t, fmt.Sprintf("step %d: matrix %v", step, k), m, func(o Key) bool { return o == k }, from, to, now.UnixNano(), &rs[i])
 				}
 				rus, err := e.RollupsAt(now, w, nil)
 				if err != nil {
@@ -195,7 +221,7 @@ func TestCompareMatchesModel(t *testing.T) {
 					in := func(o Key) bool {
 						return (k.Segment == All || o.Segment == k.Segment) && (k.Touchpoint == All || o.Touchpoint == k.Touchpoint)
 					}
-					checkResult(t, fmt.Sprintf("step %d: roll-up %v", step, k), m, in, from, to, &rus[i])
+					checkResult(t, fmt.Sprintf("step %d: roll-up %v", step, k), m, in, from, to, now.UnixNano(), &rus[i])
 				}
 			}
 		}
@@ -217,12 +243,14 @@ func TestCompareBaselines(t *testing.T) {
 		{time.Hour, Previous, true},
 		{24 * time.Hour, Previous, true},
 		{7 * 24 * time.Hour, Previous, true},
-		{30 * 24 * time.Hour, Previous, false},
+		{30 * 24 * time.Hour, Previous, true}, // days are kept for 61 days
+		{40 * 24 * time.Hour, Previous, false},
 		{time.Hour, WeekEarlier, false},      // minutes are kept for 2 hours
 		{24 * time.Hour, WeekEarlier, false}, // hours for 48 hours
 		{3 * 24 * time.Hour, WeekEarlier, true},
 		{7 * 24 * time.Hour, WeekEarlier, true},
-		{30 * 24 * time.Hour, WeekEarlier, false}, // days for 35 days
+		{30 * 24 * time.Hour, WeekEarlier, true},
+		{55 * 24 * time.Hour, WeekEarlier, false}, // days for 61 days
 		{35 * 24 * time.Hour, Rest, true},
 	} {
 		var cmp Comparison
@@ -336,6 +364,18 @@ func TestSelectionSeesCorrections(t *testing.T) {
 	check("deleted", 1, 0)
 }
 
+// spanRes is the resolution of the tier m.span answers a window of w from.
+func (m *model) spanRes(now int64, w time.Duration) int64 {
+	from, _, _ := m.span(now, w)
+	for _, t := range m.tiers {
+		res := int64(t.Resolution)
+		if from/res > now/res-int64(t.Retention/t.Resolution)-1 {
+			return res
+		}
+	}
+	return int64(m.tiers[len(m.tiers)-1].Resolution)
+}
+
 // TestCompareYearEarlier: with tiers that keep days for over a year, the
 // same window 52 weeks earlier is the baseline; with the default tiers it
 // is not kept.
@@ -353,7 +393,7 @@ func TestCompareYearEarlier(t *testing.T) {
 		score int
 	}{
 		{time.Hour, 10}, {2 * 24 * time.Hour, 9}, // this week
-		{year + time.Hour, 0},                   // 52 weeks earlier, in its window
+		{year + 11*time.Hour, 0},                // 52 weeks earlier, in its window (which ends at the midnight nearest to now − 52 weeks: only days are kept)
 		{year + 8*24*time.Hour, 10},             // 52 weeks and 8 days earlier: outside
 		{365*24*time.Hour + 7*24*time.Hour, 10}, // a calendar year and a week: outside
 	} {

@@ -16,9 +16,21 @@ import (
 type Config struct {
 	// Tiers of time buckets, finest first; each resolution must divide the
 	// next. Zero: window.DefaultTiers(), minutes for 2 hours, hours for 48
-	// hours and days for 35 days, which answers windows from one minute to
-	// 35 days. Memory per key grows with the number of buckets.
+	// hours and local days for 61 days, which answers windows from one
+	// minute to 61 days and every period up to last month. Memory per key
+	// grows with the number of buckets.
 	Tiers []window.Tier
+	// Location is the business time zone: days start at its local
+	// midnight (23- or 25-hour days across DST changes), hours and weeks
+	// follow its clock, periods such as Today are its dates, and results
+	// report their times in it. Zero: UTC. The finest resolution must
+	// divide every UTC offset the zone uses (one minute does for every
+	// zone of the tz database since 1990).
+	Location *time.Location
+	// WeekStart is the first day of a week (ThisWeek, LastWeek, weekly
+	// trends), counted in days after Monday: 0 Monday, as ISO 8601 has it,
+	// 5 Saturday, 6 Sunday. Zero: Monday.
+	WeekStart int
 	// MaxFuture is how far ahead of the engine's clock an event's time may
 	// be, for clock skew between the services that report events. Zero: one
 	// minute. Negative: none.
@@ -49,7 +61,7 @@ type Config struct {
 	// MaxHeldResponses bounds the responses (events with a ResponseID) held for
 	// deduplication and corrections, 24 bytes each in tables kept at most
 	// 90% full. A response is held until its bucket ages out of the coarsest
-	// tier (35 days with the default tiers), deleted ones too. When the
+	// tier (61 days with the default tiers), deleted ones too. When the
 	// limit is reached, what aged out is forgotten first; if none did, an
 	// event with a new response id is rejected with ErrTooManyResponses and
 	// changes nothing, while held responses are still deduplicated,
@@ -88,10 +100,12 @@ const DefaultMinResponses = 10
 
 // settings is a validated Config with defaults filled in.
 type settings struct {
-	layout   *timeline.Layout
-	maxKeys  int
-	overflow Key
-	maxBytes int64
+	layout    *timeline.Layout
+	location  *time.Location
+	weekStart time.Weekday
+	maxKeys   int
+	overflow  Key
+	maxBytes  int64
 	// maxResponses is Config.MaxHeldResponses with its default.
 	maxResponses int
 	precision    uint8
@@ -118,7 +132,14 @@ func (c Config) settings() (settings, error) {
 		future = 0
 	}
 	var err error
-	if s.layout, err = timeline.NewLayout(tiers, future); err != nil {
+	if s.location = c.Location; s.location == nil {
+		s.location = time.UTC
+	}
+	if c.WeekStart < 0 || c.WeekStart > 6 {
+		return s, fmt.Errorf("%w: WeekStart %d, want 0 (Monday) to 6 (Sunday)", ErrConfig, c.WeekStart)
+	}
+	s.weekStart = time.Weekday((1 + c.WeekStart) % 7)
+	if s.layout, err = timeline.NewLayout(tiers, future, s.location); err != nil {
 		return s, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	switch {

@@ -1,6 +1,7 @@
 // Package engine is cxscore's public API: it records survey responses and
 // answers CSAT, CES, NPS and unique customers per segment and touchpoint,
-// or rolled up, over sliding windows from a minute to 35 days.
+// or rolled up, over sliding windows from a minute to 61 days, and over calendar periods
+// (today, last week, this month …) in a business time zone.
 //
 // # Model
 //
@@ -8,13 +9,15 @@
 // touchpoint (together, a Key), a metric and its score, and a time. Each
 // key keeps its history in time buckets at several resolutions
 // (Config.Tiers; by default minutes for 2 hours, hours for 48 hours, days
-// for 35 days, aligned to the Unix epoch in UTC). A bucket holds an exact
+// for 61 days, local to Config.Location, UTC by default). A bucket holds an exact
 // score histogram and a unique-customer sketch (package sketch).
 //
 // A Query names a segment and a touchpoint, either of which may be "" or
-// All for every one (a roll-up), and a window length. Its Result covers the
-// ⌈window/resolution⌉ buckets, ending with the current one, of the finest
-// tier that retains the window, and says so in From and To. Results hold:
+// All for every one (a roll-up), and a time: a sliding window W, which
+// covers [now − W, now) with its far edge at the nearest bucket edge of the
+// finest tier still holding it (fine buckets for the recent part, coarse
+// ones only for the older part); a calendar Period; or an absolute range.
+// The Result says exactly what it covered in From and To. Results hold:
 //
 //   - CSAT: responses per score 1-5; score = 100 × share of 4-5; 95% Wilson
 //     interval and its half-width as margin of error.
@@ -90,7 +93,7 @@
 // A held response takes 24 bytes (the id's 64-bit xxhash, never the
 // string; its version; its finest bucket, key, lane, metric and score) in
 // 256 tables kept at most 90% full, and is forgotten once its bucket leaves
-// the coarsest tier (35 days by default); then a redelivery counts again.
+// the coarsest tier (61 days by default); then a redelivery counts again.
 // Config.MaxHeldResponses bounds them. Recording with a response id locks the
 // id's table from the check to the write, so concurrent deliveries of one
 // response resolve by version whatever their order; it adds a hash, a

@@ -33,15 +33,26 @@ type model struct {
 	keys    map[Key]bool
 }
 
-// span recomputes the layout's Span from its definition: the finest tier
-// whose retention holds ⌈w/res⌉ buckets, ending with the bucket of now.
+// span recomputes the layout's Span from its definition (tiers aligned to
+// UTC): [edge, now), edge the bucket edge nearest to now − w (not past the
+// start of now's finest bucket) of the finest tier that still holds it, a
+// tier holding the current bucket and Retention/Resolution more.
 func (m *model) span(now int64, w time.Duration) (from, to int64, ok bool) {
+	fine := int64(m.tiers[0].Resolution)
+	if int64(w) < fine {
+		return 0, 0, false
+	}
+	open := now / fine * fine
+	f := now - int64(w)
 	for _, t := range m.tiers {
 		res := int64(t.Resolution)
-		n := (int64(w) + res - 1) / res
-		if n <= int64(t.Retention/t.Resolution) {
-			cur := now / res
-			return (cur - n + 1) * res, (cur + 1) * res, true
+		a := f / res * res
+		edge := a
+		if b := a + res; b-f < f-a && b <= open {
+			edge = b
+		}
+		if edge/res > now/res-int64(t.Retention/t.Resolution)-1 {
+			return edge, now, true
 		}
 	}
 	return 0, 0, false
@@ -57,7 +68,7 @@ func (m *model) expect(now int64, ev Event) error {
 	}
 	last := m.tiers[len(m.tiers)-1]
 	day := int64(last.Resolution)
-	oldest := (now/day - int64(last.Retention/last.Resolution) + 1) * day
+	oldest := (now/day - int64(last.Retention/last.Resolution)) * day
 	t := ev.Time.UnixNano()
 	switch {
 	case t < oldest:
@@ -94,9 +105,16 @@ func (m *model) result(seg, tp string, from, to int64) (h sketch.Histogram, uniq
 	return h, len(ids)
 }
 
-func (m *model) check(t *rapid.T, what string, seg, tp string, from, to int64, r *Result) {
+// check compares r with the model over [from, to), and if live, the rest
+// of the finest bucket that holds to (now): events stamped ahead of now.
+func (m *model) check(t *rapid.T, what string, seg, tp string, from, to int64, live bool, r *Result) {
 	t.Helper()
-	h, uniques := m.result(seg, tp, from, to)
+	hi := to
+	if live {
+		fine := int64(m.tiers[0].Resolution)
+		hi = to/fine*fine + fine
+	}
+	h, uniques := m.result(seg, tp, from, hi)
 	if r.From.UnixNano() != from || r.To.UnixNano() != to {
 		t.Fatalf("%s: covers [%v, %v), want [%v, %v)", what, r.From, r.To, time.Unix(0, from).UTC(), time.Unix(0, to).UTC())
 	}
@@ -255,7 +273,7 @@ func runModel(t *rapid.T, tiers []window.Tier) {
 			if err != nil {
 				t.Fatalf("step %d: Query(%v): %v", step, w, err)
 			}
-			m.check(t, fmt.Sprintf("step %d: %s × %s over %v", step, seg, tp, w), seg, tp, from, to, &r)
+			m.check(t, fmt.Sprintf("step %d: %s × %s over %v", step, seg, tp, w), seg, tp, from, to, true, &r)
 		default:
 			seg := rapid.SampledFrom([]string{"enterprise", All}).Draw(t, "t segment")
 			stepLen := rapid.SampledFrom(steps).Draw(t, "step")
@@ -267,13 +285,30 @@ func runModel(t *rapid.T, tiers []window.Tier) {
 				}
 				continue
 			}
-			if len(rs) != int(w/stepLen) {
-				t.Fatalf("step %d: Trend(%v by %v): %d points, want %d", step, w, stepLen, len(rs), w/stepLen)
+			n := now.UnixNano()
+			f := n - int64(w)
+			from := f / int64(stepLen) * int64(stepLen)
+			if b := from + int64(stepLen); b-f < f-from && b <= n {
+				from = b
 			}
-			last := now.UnixNano() / int64(stepLen) * int64(stepLen)
+			if len(rs) > 0 && rs[0].From.UnixNano() == from+int64(stepLen) {
+				from += int64(stepLen) // the nearest edge is older than the buckets of the steps hold
+			}
+			cur := n / int64(stepLen) * int64(stepLen)
+			if want := int((cur-from)/int64(stepLen)) + 1; len(rs) != want {
+				t.Fatalf("step %d: Trend(%v by %v): %d points, want %d", step, w, stepLen, len(rs), want)
+			}
 			for i := range rs {
-				from := last - int64(len(rs)-1-i)*int64(stepLen)
-				m.check(t, fmt.Sprintf("step %d: trend point %d of %v by %v", step, i, w, stepLen), seg, All, from, from+int64(stepLen), &rs[i])
+				a := from + int64(i)*int64(stepLen)
+				live := a == cur
+				b := a + int64(stepLen)
+				if live {
+					b = n
+				}
+				if rs[i].Partial != live {
+					t.Fatalf("step %d: trend point %d of %v by %v: partial %v, want %v", step, i, w, stepLen, rs[i].Partial, live)
+				}
+				m.check(t, fmt.Sprintf("step %d: trend point %d of %v by %v", step, i, w, stepLen), seg, All, a, b, live, &rs[i])
 			}
 		}
 	}
@@ -307,8 +342,8 @@ func TestRecordErrors(t *testing.T) {
 	f("star touchpoint", func(ev *Event) { ev.Touchpoint = "*" }, ErrInvalidTouchpoint, `invalid touchpoint: touchpoint "*" is reserved for "all"`)
 	f("bad utf-8", func(ev *Event) { ev.Segment = "a\xffb" }, ErrInvalidSegment, `invalid segment: segment "a\xffb" is not valid UTF-8`)
 	f("long", func(ev *Event) { ev.Touchpoint = string(make([]byte, 129)) }, ErrInvalidTouchpoint, "invalid touchpoint: touchpoint of 129 bytes, want at most 128")
-	f("too old", func(ev *Event) { ev.Time = t0.Add(-40 * 24 * time.Hour) }, ErrTooOld,
-		"time older than the retention: 2026-10-17T10:37:12Z is before 2026-10-23T00:00:00Z, the start of the 840h0m0s retained at 2026-11-26T10:37:12Z")
+	f("too old", func(ev *Event) { ev.Time = t0.Add(-70 * 24 * time.Hour) }, ErrTooOld,
+		"time older than the retention: 2026-09-17T10:37:12Z is before 2026-09-26T00:00:00Z, the start of the 1464h0m0s retained at 2026-11-26T10:37:12Z")
 	f("too new", func(ev *Event) { ev.Time = t0.Add(2 * time.Minute) }, ErrTooNew,
 		"time too far in the future: 2026-11-26T10:39:12Z is more than 1m0s after now (2026-11-26T10:37:12Z)")
 	f("too many keys", func(ev *Event) { ev.Segment = "smb" }, ErrTooManyKeys,

@@ -85,18 +85,19 @@ func ExampleEngine_Trend() {
 			clock.Advance(time.Hour)
 		}
 	}
-	points, err := e.Trend(engine.Query{Segment: "smb", Window: 3 * time.Hour}, time.Hour, nil)
+	clock.Advance(20 * time.Minute) // 09:20: the last point is partial
+	points, err := e.Trend(engine.Query{Segment: "smb", Window: 2 * time.Hour}, time.Hour, nil)
 	if err != nil {
 		panic(err)
 	}
 	for _, p := range points {
 		nps, _ := p.NPS.Score()
-		fmt.Printf("%s  NPS %4.0f  (%d answers)\n", p.From.Format("15:04"), nps, p.NPS.Responses())
+		fmt.Printf("%s-%s  NPS %4.0f  (%d answers) partial %v\n", p.From.Format("15:04"), p.To.Format("15:04"), nps, p.NPS.Responses(), p.Partial)
 	}
 	// Output:
-	// 07:00  NPS   33  (3 answers)
-	// 08:00  NPS  100  (2 answers)
-	// 09:00  NPS  -33  (3 answers)
+	// 07:00-08:00  NPS   33  (3 answers) partial false
+	// 08:00-09:00  NPS  100  (2 answers) partial false
+	// 09:00-09:20  NPS  -33  (3 answers) partial true
 }
 
 func ExampleEngine_RecordBatch() {
@@ -148,6 +149,88 @@ func ExampleEngine_MergeSnapshot() {
 	nps, _ := res.NPS.Score()
 	fmt.Printf("NPS %.0f from %d answers by %d customers\n", nps, res.NPS.Responses(), res.UniqueCustomers)
 	// Output: NPS 33 from 3 answers by 2 customers
+}
+
+// A team in New York asks how this week went against last week, and where
+// NPS is this month: weeks start on Monday at local midnight, months on
+// the 1st, in the business zone. From and To say what was covered.
+func ExampleQuery_period() {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		panic(err)
+	}
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, ny) // a Wednesday
+	e, _ := engine.New(engine.Config{Clock: window.NewManualClock(now), Location: ny})
+	defer e.Close()
+	for _, a := range []struct {
+		days  int
+		score int
+	}{{0, 10}, {1, 9}, {2, 3}, {8, 6}, {9, 10}, {20, 9}} {
+		e.Record(engine.Event{Segment: "smb", Touchpoint: "app", Metric: engine.NPS, Score: a.score, Time: now.AddDate(0, 0, -a.days)})
+	}
+	for _, p := range []engine.Period{engine.ThisWeek, engine.LastWeek, engine.ThisMonth} {
+		var r engine.Result
+		if err := e.Query(engine.Query{Period: p}, &r); err != nil {
+			panic(err)
+		}
+		nps, _ := r.NPS.Score()
+		fmt.Printf("%-10s %s to %s  NPS %4.0f  (%d answers) partial %v\n",
+			p, r.From.Format("Mon Jan 2 15:04"), r.To.Format("Mon Jan 2 15:04"), nps, r.NPS.Responses(), r.Partial)
+	}
+	// Output:
+	// this_week  Mon Nov 23 00:00 to Wed Nov 25 09:30  NPS   33  (3 answers) partial true
+	// last_week  Mon Nov 16 00:00 to Mon Nov 23 00:00  NPS    0  (2 answers) partial false
+	// this_month Sun Nov 1 00:00 to Wed Nov 25 09:30  NPS   33  (6 answers) partial true
+}
+
+// An absolute range, such as Black Friday in Berlin: [From, To) in the
+// business zone, answered from whole local days.
+func ExampleQuery_range() {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(err)
+	}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, berlin)
+	e, _ := engine.New(engine.Config{Clock: window.NewManualClock(now), Location: berlin})
+	defer e.Close()
+	for _, at := range []time.Time{
+		time.Date(2026, 11, 26, 23, 59, 0, 0, berlin), // Thursday
+		time.Date(2026, 11, 27, 0, 1, 0, 0, berlin),   // Black Friday
+		time.Date(2026, 11, 27, 18, 0, 0, 0, berlin),
+		time.Date(2026, 11, 28, 0, 0, 0, 0, berlin), // Saturday
+	} {
+		e.Record(engine.Event{Segment: "consumer", Touchpoint: "checkout", Metric: engine.CSAT, Score: 5, Time: at})
+	}
+	var r engine.Result
+	q := engine.Query{From: time.Date(2026, 11, 27, 0, 0, 0, 0, berlin), To: time.Date(2026, 11, 28, 0, 0, 0, 0, berlin)}
+	if err := e.Query(q, &r); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s to %s: %d CSAT answers\n", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.CSAT.Responses())
+	// Output: 2026-11-27T00:00:00+01:00 to 2026-11-28T00:00:00+01:00: 2 CSAT answers
+}
+
+// Days start at local midnight in the business zone, across DST changes
+// too: in New York, November 1, 2026 lasts 25 hours.
+func ExampleConfig_location() {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		panic(err)
+	}
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, ny)
+	e, _ := engine.New(engine.Config{Clock: window.NewManualClock(now), Location: ny})
+	defer e.Close()
+	points, err := e.Trend(engine.Query{Period: engine.ThisWeek}, 24*time.Hour, nil)
+	if err != nil {
+		panic(err)
+	}
+	var r engine.Result
+	e.Query(engine.Query{Period: engine.Yesterday}, &r)
+	fmt.Printf("yesterday: %s to %s, %v\n", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.To.Sub(r.From))
+	fmt.Printf("this week: %d day(s), from %s\n", len(points), points[0].From.Format(time.RFC3339))
+	// Output:
+	// yesterday: 2026-11-01T00:00:00-04:00 to 2026-11-02T00:00:00-05:00, 25h0m0s
+	// this week: 1 day(s), from 2026-11-02T00:00:00-05:00
 }
 
 func ExampleEngine_CompareAt() {

@@ -26,7 +26,7 @@ type keysModel struct {
 func (m *keysModel) oldest(now int64) int64 {
 	last := m.tiers[len(m.tiers)-1]
 	day := int64(last.Resolution)
-	return (now/day - int64(last.Retention/last.Resolution) + 1) * day
+	return (now/day - int64(last.Retention/last.Resolution)) * day
 }
 
 func (m *keysModel) sweep(now int64) {
@@ -134,7 +134,7 @@ func TestKeysComeAndGo(t *testing.T) {
 				t.Fatalf("step %d: Query: %v", step, err)
 			}
 			from, to, _ := m.span(now.UnixNano(), q.Window)
-			m.check(t, fmt.Sprintf("step %d: %s × %s over %v", step, q.Segment, q.Touchpoint, q.Window), q.Segment, q.Touchpoint, from, to, &r)
+			m.check(t, fmt.Sprintf("step %d: %s × %s over %v", step, q.Segment, q.Touchpoint, q.Window), q.Segment, q.Touchpoint, from, to, true, &r)
 			last = &q
 		}
 		for step := range rapid.IntRange(20, 120).Draw(t, "steps") {
@@ -247,7 +247,7 @@ func TestOverflowFlood(t *testing.T) {
 	if err := e.Query(Query{Window: time.Hour}, &r); err != nil || r.CSAT.Responses() != 10+junk+10+1 {
 		t.Fatalf("every key: %d responses, %v, want %d: nothing is lost", r.CSAT.Responses(), err, 10+junk+10+1)
 	}
-	clock.Advance(36 * 24 * time.Hour) // everything ages out
+	clock.Advance(62 * 24 * time.Hour) // everything ages out
 	record("latecomer")
 	if st := e.Stats(); st.Keys != 1 {
 		t.Fatalf("after the junk aged out: %d keys, want 1", st.Keys)
@@ -280,7 +280,7 @@ func TestExpiredKeysFreeMemory(t *testing.T) {
 		}
 	}
 	full := heap()
-	clock.Advance(36 * 24 * time.Hour)
+	clock.Advance(62 * 24 * time.Hour)
 	if err := e.Record(Event{Segment: "new", Touchpoint: "web", Metric: NPS, Score: 9}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,28 +1,47 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cxscore/cxscore/internal/timeline"
 	"github.com/cxscore/cxscore/internal/uniques"
 	"github.com/cxscore/cxscore/sketch"
+	"github.com/cxscore/cxscore/window"
 )
 
 // Query selects what to score: a segment and a touchpoint ("" or All for
-// every one: a roll-up) over the window of length Window ending now.
+// every one: a roll-up) over one of three kinds of time, exactly one of
+// which must be given:
+//
+//   - Window: the sliding window [now − Window, now), its far edge moved
+//     to the nearest bucket edge of the finest tier that still holds it;
+//   - Period: a calendar period in the engine's zone, such as ThisWeek,
+//     up to now for the current one;
+//   - From (and To, zero for now): the absolute range [From, To), both ends
+//     moved to the nearest bucket edges, To at most now.
+//
+// Result.From and Result.To say exactly what was covered.
 type Query struct {
 	Segment, Touchpoint string
 	Window              time.Duration
+	Period              Period
+	From, To            time.Time
 }
 
 // Result is what a window holds for a segment × touchpoint selection.
 type Result struct {
 	// Segment and Touchpoint as queried, All for a roll-up.
 	Segment, Touchpoint string
-	// From and To are the time the result really covers, [From, To): whole
-	// buckets of the finest tier that retains the window, the last of which
-	// holds now. See timeline.Layout.Span.
+	// From and To are the time the result really covers, [From, To), in the
+	// engine's zone. To is now for a window, or a period or trend point
+	// that is not over yet; events stamped ahead of now (Config.MaxFuture)
+	// count in the finest bucket they fall in, the one that holds now.
 	From, To time.Time
+	// Partial reports that the result covers less than its whole period or
+	// trend step: the current one, cut at now, or one cut by a range's
+	// ends. It is false for a sliding window.
+	Partial bool
 	// UniqueCustomers is the number of distinct customers who answered
 	// (anonymous answers do not count): exact up to 2^p/8 customers, a
 	// HyperLogLog estimate with standard error 1.04/√(2^p) beyond.
@@ -67,9 +86,11 @@ func (s selector) rollup() bool { return s.segment == All || s.touchpoint == All
 func (e *Engine) Query(q Query, r *Result) error { return e.QueryAt(e.Now(), q, r) }
 
 // QueryAt fills r with q's result as of now: every event recorded before the
-// call whose time is in the window. now should not be behind the times the
-// engine has recorded at, or buckets it has already rotated out are missing.
-// Errors wrap ErrWindow or ErrClosed.
+// call whose time is in [r.From, r.To). now should not be behind the times
+// the engine has recorded at, or buckets it has already rotated out are
+// missing. Errors wrap ErrWindow (a window shorter than the finest
+// resolution, or older than the tiers hold: the message says what would
+// work) or ErrClosed.
 //
 // The counts are computed without allocating. The unique-customer count
 // allocates only when a result is computed rather than served from the
@@ -79,54 +100,153 @@ func (e *Engine) QueryAt(now time.Time, q Query, r *Result) error {
 		return ErrClosed
 	}
 	n := now.UnixNano()
-	span, err := e.layout.Span(n, q.Window)
+	from, to, partial, err := e.span(n, &q)
 	if err != nil {
 		return err
 	}
 	acc := e.scratch.Get().(*bucket)
-	e.result(q.selector(), n, span.From, span.To, acc, r)
+	e.result(q.selector(), n, from, to, to == n, acc, r)
+	r.Partial = partial
 	e.scratch.Put(acc)
 	return nil
 }
 
-// Trend appends to dst q's result for each step of q.Window, oldest first,
-// as of the engine's clock. It is TrendAt(e.Now(), q, step, dst).
+// span returns what q covers at now, and whether it is less than its whole
+// period.
+func (e *Engine) span(now int64, q *Query) (from, to int64, partial bool, err error) {
+	kinds := 0
+	for _, given := range []bool{q.Window != 0, q.Period != 0, !q.From.IsZero() || !q.To.IsZero()} {
+		if given {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return 0, 0, false, fmt.Errorf("%w: %d of Window, Period and From/To given, want exactly one", ErrWindow, kinds)
+	}
+	switch {
+	case q.Window != 0:
+		sp, err := e.layout.Span(now, q.Window)
+		return sp.From, sp.To, false, err
+	case q.Period != 0:
+		c, back, ok := q.Period.calendar()
+		if !ok {
+			return 0, 0, false, fmt.Errorf("%w: unknown period %v", ErrWindow, q.Period)
+		}
+		a, b := e.layout.CalendarPeriod(now, c, back, e.set.weekStart)
+		sp, err := e.layout.Period(now, a, b)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("%w (%v is %s to %s)", err, q.Period, e.stamp(a), e.stamp(b))
+		}
+		return sp.From, sp.To, sp.To < b, nil
+	}
+	if q.From.IsZero() {
+		return 0, 0, false, fmt.Errorf("%w: To %s without From", ErrWindow, q.To.Format(time.RFC3339))
+	}
+	a, b := eventNanos(q.From), now
+	if !q.To.IsZero() {
+		b = eventNanos(q.To)
+	}
+	sp, err := e.layout.Range(now, a, b)
+	return sp.From, sp.To, err == nil && sp.To < b, err
+}
+
+func (e *Engine) stamp(t int64) string {
+	return time.Unix(0, t).In(e.set.location).Format(time.RFC3339)
+}
+
+// Trend appends to dst q's result for each trend step, oldest first, as of
+// the engine's clock. It is TrendAt(e.Now(), q, step, dst).
 func (e *Engine) Trend(q Query, step time.Duration, dst []Result) ([]Result, error) {
 	return e.TrendAt(e.Now(), q, step, dst)
 }
 
-// TrendAt appends to dst q's result for each step of q.Window as of now,
-// oldest first: ⌈Window/step⌉ points aligned to multiples of step since the
-// Unix epoch, the last holding now. step must be a multiple of the finest
-// resolution, and the coarsest tier whose resolution divides step must
-// retain Window (hourly points over 48 hours, daily over 35 days, with the
-// default tiers). Errors wrap ErrWindow or ErrClosed.
+// TrendAt appends to dst q's result for each step that meets q's time as of
+// now, oldest first, each point cut to q's time and marked Partial if cut
+// (the last point, which ends at now, usually is). Steps follow the local
+// calendar of the engine's zone: a step of whole days is that many local
+// days (a multiple of 7 starts on Config.WeekStart), window.Month is a
+// calendar month, and a shorter step is a whole number of buckets of a
+// tier (local hours for an hour). A sliding window starts at the step edge
+// nearest to now − Window. The first point must be held by tiers whose
+// buckets it is made of. Errors wrap ErrWindow (a step that is not a
+// multiple of the finest resolution, longer than the window, more than
+// 10,000 points, or points older than the tiers hold: the message says
+// what would work) or ErrClosed.
 func (e *Engine) TrendAt(now time.Time, q Query, step time.Duration, dst []Result) ([]Result, error) {
 	if e.closed.Load() {
 		return dst, ErrClosed
 	}
 	n := now.UnixNano()
-	first, points, err := e.layout.Steps(n, q.Window, step)
+	g, err := e.layout.Grid(step, step == window.Month, e.set.weekStart)
 	if err != nil {
 		return dst, err
 	}
+	var from, to int64
+	if q.Window != 0 {
+		if _, _, _, err := e.span(n, &q); err != nil {
+			return dst, err
+		}
+		if step > q.Window {
+			return dst, fmt.Errorf("%w: step %v is longer than the %v window; use a window of at least %v or a shorter step", ErrWindow, stepName(step), q.Window, stepName(step))
+		}
+		// The step edge nearest to now − Window, or the next one if the
+		// tiers whose buckets the steps are made of no longer hold it.
+		f := n - int64(q.Window)
+		s := g.Step(f)
+		from, to = g.Start(s), n
+		if b := g.Start(s + 1); b <= n {
+			if _, _, err := e.layout.Steps(n, from, to, g); b-f < f-from || err != nil {
+				from = b
+			}
+		}
+	} else {
+		if from, to, _, err = e.span(n, &q); err != nil {
+			return dst, err
+		}
+		if q.Period == Today || q.Period == Yesterday {
+			if step > 24*time.Hour {
+				return dst, fmt.Errorf("%w: step %v is longer than a day, the %v period; use a shorter step", ErrWindow, stepName(step), q.Period)
+			}
+		}
+	}
+	first, last, err := e.layout.Steps(n, from, to, g)
+	if err != nil {
+		return dst, err
+	}
+	cur := g.Step(n)
+	if to == n {
+		last = cur // the step that holds now, even if it starts at now
+	}
 	sel := q.selector()
 	acc := e.scratch.Get().(*bucket)
-	for i := range points {
-		from := first + int64(i)*int64(step)
+	for i := first; i <= last; i++ {
+		p := g.Point(i, from, to)
+		live := i == cur && to == n
+		if p.From == p.To && !live {
+			continue // a step the clock skipped
+		}
 		dst = append(dst, Result{})
-		e.result(sel, n, from, from+int64(step), acc, &dst[len(dst)-1])
+		r := &dst[len(dst)-1]
+		e.result(sel, n, p.From, p.To, live, acc, r)
+		r.Partial = p.Partial
 	}
 	e.scratch.Put(acc)
 	return dst, nil
 }
 
-func (r *Result) fill(sel selector, from, to int64, hist *sketch.Histogram, uniques, minResp uint64) {
+func stepName(step time.Duration) string {
+	if step == window.Month {
+		return "1 month"
+	}
+	return step.String()
+}
+
+func (r *Result) fill(loc *time.Location, sel selector, from, to int64, hist *sketch.Histogram, uniques, minResp uint64) {
 	*r = Result{
 		Segment:         sel.segment,
 		Touchpoint:      sel.touchpoint,
-		From:            time.Unix(0, from).UTC(),
-		To:              time.Unix(0, to).UTC(),
+		From:            time.Unix(0, from).In(loc),
+		To:              time.Unix(0, to).In(loc),
 		UniqueCustomers: uniques,
 		CSAT:            hist.CSAT(),
 		CES:             hist.CES(),
@@ -136,16 +256,17 @@ func (r *Result) fill(sel selector, from, to int64, hist *sketch.Histogram, uniq
 }
 
 // result fills r with every event of the selection with a time in
-// [from, to), as of now, using acc as scratch. Time before the start of
-// now's finest bucket is sealed and comes from the cache when it can; the
-// rest is read live. A wholly sealed span (a past trend point) is its
-// cached entry, unique count included.
-func (e *Engine) result(sel selector, now, from, to int64, acc *bucket, r *Result) {
+// [from, to), as of now, using acc as scratch; if live (to is now), also
+// the events stamped ahead of now in the finest bucket that holds now. Time
+// before the start of that bucket is sealed and comes from the cache when
+// it can; the rest is read live. A wholly sealed span (a past trend point)
+// is its cached entry, unique count included.
+func (e *Engine) result(sel selector, now, from, to int64, live bool, acc *bucket, r *Result) {
 	open := e.layout.Start(0, e.layout.Slot(0, now))
 	e.versions.seal(open) // before any version or bucket is read
-	if to <= open {
+	if !live && to <= open {
 		en := e.sealed(sel, from, to)
-		r.fill(sel, from, to, &en.b.hist, en.estimate(), e.set.minResp)
+		r.fill(e.set.location, sel, from, to, &en.b.hist, en.estimate(), e.set.minResp)
 		return
 	}
 	acc.Reset()
@@ -153,8 +274,11 @@ func (e *Engine) result(sel selector, now, from, to int64, acc *bucket, r *Resul
 		acc.Merge(e.sealed(sel, from, open).b)
 	}
 	lo, hi := e.layout.Slot(0, max(from, open)), e.layout.Slot(0, to-1)+1
+	if live {
+		hi = e.layout.Slot(0, now) + 1
+	}
 	e.each(sel, func(s *series) { s.data.CollectFine(lo, hi, acc) })
-	r.fill(sel, from, to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
+	r.fill(e.set.location, sel, from, to, &acc.hist, acc.uniq.Estimate(), e.set.minResp)
 }
 
 // sealed returns the merged events of the selection in [from, to), all of

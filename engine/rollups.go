@@ -16,17 +16,10 @@ import (
 // pass over the keys instead of one per roll-up. Errors wrap ErrWindow or
 // ErrClosed.
 func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Result, error) {
-	if e.closed.Load() {
-		return dst, ErrClosed
-	}
-	n := now.UnixNano()
-	span, err := e.layout.Span(n, w)
+	span, err := e.keysWindow(now, w)
 	if err != nil {
 		return dst, err
 	}
-	open := e.layout.Start(0, e.layout.Slot(0, n))
-	e.versions.seal(open)
-	lo, hi := e.layout.Slot(0, max(span.From, open)), e.layout.Slot(0, span.To-1)+1
 
 	// The selections, sorted, and where each key goes: its segment's
 	// roll-up, its touchpoint's, and everything's.
@@ -62,7 +55,7 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 	sc.into = into
 	accs := sc.buckets(len(sels), e.set.precision)
 
-	if span.From < open {
+	if span.from < span.open {
 		// The sealed part: each roll-up's cached entry, the same QueryAt
 		// uses; those not cached are built from the keys' own sealed
 		// entries (MatrixAt's), in one pass, and cached. A built bucket
@@ -73,7 +66,7 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 		sc.ids, sc.built = ids, built
 		missing := false
 		for i, sel := range sels {
-			ids[i] = e.spanID(sel, span.From, open)
+			ids[i] = e.spanID(sel, span.from, span.open)
 			if en := e.cache.get(&ids[i]); en != nil {
 				accs[i].Merge(en.b)
 				continue
@@ -82,7 +75,7 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 		}
 		if missing {
 			for k, s := range all {
-				en := e.sealed(selector{s.key.Segment, s.key.Touchpoint}, span.From, open)
+				en := e.sealed(selector{s.key.Segment, s.key.Touchpoint}, span.from, span.open)
 				for _, i := range into[k] {
 					if built[i] != nil {
 						built[i].Merge(en.b)
@@ -98,16 +91,15 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 			clear(built) // the cache owns them now
 		}
 	}
-	if span.To > open {
-		for k, s := range all {
-			for _, i := range into[k] {
-				s.data.CollectFine(lo, hi, accs[i])
-			}
+	// The live part: the minute that holds now (to), as QueryAt reads it.
+	for k, s := range all {
+		for _, i := range into[k] {
+			s.data.CollectFine(span.lo, span.hi, accs[i])
 		}
 	}
 	for i, sel := range sels {
 		dst = append(dst, Result{})
-		dst[len(dst)-1].fill(sel, span.From, span.To, &accs[i].hist, accs[i].uniq.Estimate(), e.set.minResp)
+		dst[len(dst)-1].fill(e.set.location, sel, span.from, span.to, &accs[i].hist, accs[i].uniq.Estimate(), e.set.minResp)
 	}
 	return dst, nil
 }

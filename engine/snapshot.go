@@ -23,24 +23,26 @@ var (
 	// ErrSnapshotVersion: a snapshot of a format version this engine does
 	// not read.
 	ErrSnapshotVersion = errors.New("unsupported snapshot version")
-	// ErrSnapshotIncompatible: a snapshot of an engine with other tiers or
-	// another sketch precision, whose buckets cannot line up with ours.
+	// ErrSnapshotIncompatible: a snapshot of an engine with other tiers,
+	// another sketch precision or another time zone, whose buckets cannot
+	// line up with ours.
 	ErrSnapshotIncompatible = errors.New("incompatible snapshot")
 )
 
-// The snapshot format, version 2. Integers are unsigned (uvarint) or
+// The snapshot format, version 3. Integers are unsigned (uvarint) or
 // signed (varint) LEB128 varints as in encoding/binary.
 //
 //	magic       8 bytes "cxscore\x00"
-//	version     1 byte, 1
+//	version     1 byte, 3
 //	precision   uvarint: the unique-customer sketch precision
 //	tiers       uvarint n, then n × (resolution ns uvarint, retention ns uvarint)
+//	zone        uvarint length + the IANA name of Config.Location ("UTC")
 //	now         varint: the writer's clock, Unix ns
 //	keys        for each key: the byte 1, then
 //	              segment, touchpoint   uvarint length + UTF-8 bytes each
 //	              units                 uvarint n, then n ×
 //	                tier                uvarint
-//	                slot                varint: the bucket [slot·res, (slot+1)·res) of that tier
+//	                slot                varint: the bucket's slot in that tier (timeline.Layout.Slot, in the zone)
 //	                histogram           23 × uvarint: CSAT 1-5, CES 1-7, NPS 0-10
 //	                customers           uvarint length + uniques.Set encoding
 //	end         the byte 0, then uvarint: the number of keys
@@ -52,8 +54,9 @@ var (
 //	              answer                1 byte: deleted << 7 | metric << 4 | score
 //	checksum    4 bytes big-endian CRC-32C (Castagnoli) of everything before it
 //
-// Version 1 is version 2 without the responses; it still loads, holding
-// none.
+// Version 2 is version 3 without the zone, and version 1 is version 2
+// without the responses. Both still load, into an engine in UTC only
+// (their buckets are UTC hours and days); version 1 holds no responses.
 //
 // Each unit holds every event of its bucket, so each event appears once per
 // tier; that is what makes a snapshot independent of how far the writer
@@ -61,7 +64,7 @@ var (
 // encodings are canonical, so equal states write equal bytes.
 const (
 	snapshotMagic   = "cxscore\x00"
-	snapshotVersion = 2
+	snapshotVersion = 3
 	keyRecord       = 1
 	endRecord       = 0
 )
@@ -97,6 +100,7 @@ func (e *Engine) WriteSnapshot(w io.Writer) (int64, error) {
 		buf = binary.AppendUvarint(buf, uint64(t.Resolution))
 		buf = binary.AppendUvarint(buf, uint64(t.Retention))
 	}
+	buf = appendString(buf, e.set.location.String())
 	buf = binary.AppendVarint(buf, now)
 	if _, err := out.Write(buf); err != nil {
 		return cw.n, err
@@ -276,13 +280,22 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 	for k := range tiers {
 		t := window.Tier{Resolution: sr.duration("resolution"), Retention: sr.duration("retention")}
 		theirs = append(theirs, t)
-		if int(k) >= e.layout.Tiers() || t != e.layout.Tier(int(k)) {
+		// Retentions may differ (main's default days were 35, ours are
+		// 61): buckets line up as long as the resolutions do.
+		if int(k) >= e.layout.Tiers() || t.Resolution != e.layout.Tier(int(k)).Resolution {
 			compatible = false
 		}
+	}
+	zone := "UTC" // versions 1 and 2 have no zone: their buckets are UTC days and hours
+	if version >= 3 {
+		zone = string(sr.bytes(int(sr.uvarint("zone length", 255)), "zone"))
 	}
 	written := sr.varint("time")
 	if sr.err != nil {
 		return nil, nil, sr.err
+	}
+	if ours := e.set.location.String(); zone != ours {
+		return nil, nil, fmt.Errorf("%w: the snapshot's buckets are days and hours in time zone %q, this engine's are in %q", ErrSnapshotIncompatible, zone, ours)
 	}
 	if !compatible {
 		var ours []window.Tier
@@ -296,6 +309,9 @@ func (e *Engine) readSnapshot(r io.Reader) ([]stagedKey, []stagedResponse, error
 	check, err := e.newMergeCheck(written)
 	if err != nil {
 		return nil, nil, err
+	}
+	for k, t := range theirs {
+		check.longer[k] = t.Retention > e.layout.Tier(k).Retention
 	}
 	maxUnits := uint64(e.layout.MaxUnits())           // a key holds at most a ring of buckets per tier
 	maxUniques := uint64(16 + 8 + 1<<e.set.precision) // the largest valid encoding, dense

@@ -41,7 +41,10 @@ type mergeCheck struct {
 	keys      int    // keys the engine has
 	newKeys   int    // keys of the snapshot the engine does not have
 	refused   error  // the first refusal of content
-	scratch   *bucket
+	// longer[k]: the snapshot's tier k keeps more than ours, so buckets
+	// older than ours keeps are dropped, not refused.
+	longer  []bool
+	scratch *bucket
 }
 
 // newMergeCheck walks the engine, for its memory and responses, and checks
@@ -52,7 +55,7 @@ func (e *Engine) newMergeCheck(snap int64) (*mergeCheck, error) {
 		return nil, fmt.Errorf("%w: it was written at %d ns since 1970, outside the years %d-%d",
 			ErrSnapshotCorrupt, snap, minEventTime.Year(), maxEventTime.Year())
 	}
-	c := &mergeCheck{e: e, now: e.Now().UnixNano(), snap: snap}
+	c := &mergeCheck{e: e, now: e.Now().UnixNano(), snap: snap, longer: make([]bool, e.layout.Tiers())}
 	c.held, c.base = e.mem.walk()
 	c.responses = c.base
 	e.keys.create.Lock()
@@ -84,9 +87,10 @@ func (c *mergeCheck) key(k Key) error {
 // unit checks the slot of a bucket of key k and returns the bucket to read
 // it into: a new one to stage, or nil when the bucket is not taken. A slot
 // further ahead than MaxFuture of the engine's clock, or older than its
-// tier keeps at the snapshot's time (no writer exports one), refuses the
-// snapshot; one the engine no longer keeps at its own clock (a snapshot
-// restored some time after it was written) is dropped.
+// tier keeps at the snapshot's time (no writer with our tiers exports one),
+// refuses the snapshot; one the engine no longer keeps at its own clock (a
+// snapshot restored some time after it was written, or written by an engine
+// whose tier keeps more) is dropped.
 func (c *mergeCheck) unit(k Key, u timeline.Unit) *bucket {
 	l := c.e.layout
 	_, newest := l.Bounds(u.Tier, c.now)
@@ -96,10 +100,10 @@ func (c *mergeCheck) unit(k Key, u timeline.Unit) *bucket {
 	switch {
 	case u.Slot > newest:
 		c.refuse(fmt.Errorf("%w: %w: segment %q × touchpoint %q has a %v bucket at %s, more than %v after now (%s)",
-			ErrSnapshotRefused, ErrTooNew, k.Segment, k.Touchpoint, res, slotTime(u.Slot, res), l.Future(), stamp(c.now)))
-	case u.Slot < oldest:
+			ErrSnapshotRefused, ErrTooNew, k.Segment, k.Touchpoint, res, slotTime(l, u), l.Future(), stamp(c.now)))
+	case u.Slot < oldest && !c.longer[u.Tier]:
 		c.refuse(fmt.Errorf("%w: %w: segment %q × touchpoint %q has a %v bucket at %s, before the %v that tier keeps at the snapshot's time (%s)",
-			ErrSnapshotRefused, ErrTooOld, k.Segment, k.Touchpoint, res, slotTime(u.Slot, res), l.Tier(u.Tier).Retention, stamp(c.snap)))
+			ErrSnapshotRefused, ErrTooOld, k.Segment, k.Touchpoint, res, slotTime(l, u), l.Tier(u.Tier).Retention, stamp(c.snap)))
 	}
 	if c.refused != nil || u.Slot < kept {
 		return nil
@@ -123,14 +127,14 @@ func (c *mergeCheck) refuse(err error) {
 	}
 }
 
-// slotTime formats the start of slot s of resolution res, or just names
-// the slot when its start lies outside the years the engine represents
-// (its time would overflow).
-func slotTime(s int64, res time.Duration) string {
-	if s >= 0 && s < maxEventUnix*1e9/int64(res) {
-		return stamp(s * int64(res))
+// slotTime formats the start of unit u in layout l (in its zone), or just
+// names the slot when its start lies outside the years the engine
+// represents (its time would overflow).
+func slotTime(l *timeline.Layout, u timeline.Unit) string {
+	if res := int64(l.Tier(u.Tier).Resolution); u.Slot > 0 && u.Slot < maxEventUnix*1e9/res {
+		return stamp(l.Start(u.Tier, u.Slot))
 	}
-	return fmt.Sprintf("slot %d", s)
+	return fmt.Sprintf("slot %d", u.Slot)
 }
 
 func stamp(t int64) string { return time.Unix(0, t).UTC().Format(time.RFC3339Nano) }

@@ -40,6 +40,7 @@ func craft(w io.Writer, e *Engine, written int64, n int, key func(i int) (Key, [
 		b = binary.AppendUvarint(b, uint64(e.layout.Tier(k).Resolution))
 		b = binary.AppendUvarint(b, uint64(e.layout.Tier(k).Retention))
 	}
+	b = appendString(b, e.set.location.String()) // format 3: the zone
 	b = binary.AppendVarint(b, written)
 	for i := range n {
 		k, units := key(i)

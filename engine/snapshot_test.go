@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -254,7 +255,7 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}{
 		"empty":         {nil, ErrSnapshotCorrupt},
 		"not ours":      {[]byte("PK\x03\x04 not a snapshot at all"), ErrSnapshotCorrupt},
-		"version 3":     {append([]byte(snapshotMagic), 3), ErrSnapshotVersion},
+		"version 4":     {append([]byte(snapshotMagic), 4), ErrSnapshotVersion},
 		"trailing data": {append(bytes.Clone(good), 0), ErrSnapshotCorrupt},
 	} {
 		if err := target.MergeSnapshot(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
@@ -273,10 +274,15 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 	}
 	unchanged("failing readers")
 
-	// Another precision or other tiers cannot line up.
+	// Another precision, other tiers or another zone cannot line up.
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range map[string]Config{
 		"precision": {Clock: clock, Precision: 14},
 		"tiers":     {Clock: clock, Tiers: []window.Tier{{Resolution: time.Minute, Retention: time.Hour}}},
+		"zone":      {Clock: clock, Location: kolkata},
 	} {
 		other, err := New(c)
 		if err != nil {
@@ -284,6 +290,8 @@ func TestSnapshotRejectsBadInput(t *testing.T) {
 		}
 		if err := other.MergeSnapshot(bytes.NewReader(good)); !errors.Is(err, ErrSnapshotIncompatible) {
 			t.Errorf("%s: got %v, want ErrSnapshotIncompatible", name, err)
+		} else if name == "zone" && !strings.Contains(err.Error(), `time zone "UTC", this engine's are in "Asia/Kolkata"`) {
+			t.Errorf("zone: got %q, want it to name both zones", err)
 		}
 		other.Close()
 	}
@@ -413,6 +421,108 @@ func TestSeedCorpus(t *testing.T) {
 			t.Errorf("%s: %d responses held, want 0", name, n)
 		}
 		e.Close()
+	}
+}
+
+// A snapshot written by main's engine before the zone was added (format 2:
+// UTC buckets, held responses, days kept 35 days) loads into an engine in
+// UTC with this package's default tiers, and holds exactly what the same
+// events recorded here hold: equal snapshots, byte for byte.
+func TestLoadsFormat2(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "format2", "main.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[len(snapshotMagic)] != 2 {
+		t.Fatalf("testdata/format2/main.snap is of version %d, want 2", data[len(snapshotMagic)])
+	}
+	loaded := newTestEngine(t, window.NewManualClock(format2Clock), 2)
+	defer loaded.Close()
+	if err := loaded.MergeSnapshot(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	recorded := newTestEngine(t, window.NewManualClock(format2Clock), 1)
+	defer recorded.Close()
+	if err := recordFormat2(recorded, format2Clock); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := loaded.Stats().HeldResponses, recorded.Stats().HeldResponses; got != want || got == 0 {
+		t.Fatalf("got %d held responses, want %d (and some)", got, want)
+	}
+	if got, want := snapshot(t, loaded), snapshot(t, recorded); !bytes.Equal(got, want) {
+		t.Fatalf("the loaded format-2 snapshot holds other buckets or responses than the same events recorded here")
+	}
+	for _, p := range []Period{Today, Yesterday, ThisWeek, ThisMonth} {
+		var got, want Result
+		if err := loaded.QueryAt(format2Clock, Query{Period: p}, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := recorded.QueryAt(format2Clock, Query{Period: p}, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got.NPS != want.NPS || got.CSAT != want.CSAT || got.CES != want.CES || got.UniqueCustomers != want.UniqueCustomers {
+			t.Errorf("%v: got %+v, want %+v", p, got, want)
+		}
+	}
+	// Its buckets are UTC days: an engine in another zone refuses it.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(Config{Clock: window.NewManualClock(format2Clock), Location: berlin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.MergeSnapshot(bytes.NewReader(data)); !errors.Is(err, ErrSnapshotIncompatible) {
+		t.Fatalf("into Europe/Berlin: got %v, want ErrSnapshotIncompatible", err)
+	}
+}
+
+// Tiers of the same resolutions line up whatever their retentions: an
+// engine that keeps days for 35 days (main's old default) takes a snapshot
+// of one that keeps them for 61, dropping the days it does not keep, and
+// the other way round.
+func TestSnapshotOtherRetention(t *testing.T) {
+	clock := window.NewManualClock(t0)
+	short := window.DefaultTiers()
+	short[2].Retention = 35 * 24 * time.Hour
+	newEngine := func(tiers []window.Tier) *Engine {
+		e, err := New(Config{Clock: clock, Tiers: tiers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	long := newEngine(nil)
+	defer long.Close()
+	for _, age := range []time.Duration{time.Minute, 20 * 24 * time.Hour, 50 * 24 * time.Hour} {
+		if err := long.Record(Event{Segment: "smb", Touchpoint: "web", Metric: NPS, Score: 9, Time: t0.Add(-age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shortE := newEngine(short)
+	defer shortE.Close()
+	if err := shortE.MergeSnapshot(bytes.NewReader(snapshot(t, long))); err != nil {
+		t.Fatalf("61 days into 35: %v", err)
+	}
+	var r Result
+	if err := shortE.Query(Query{Window: 30 * 24 * time.Hour}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.NPS.Responses(); got != 2 {
+		t.Fatalf("61 days into 35: %d responses over 30 days, want 2", got)
+	}
+	back := newEngine(nil)
+	defer back.Close()
+	if err := back.MergeSnapshot(bytes.NewReader(snapshot(t, shortE))); err != nil {
+		t.Fatalf("35 days into 61: %v", err)
+	}
+	if err := back.Query(Query{Window: 60 * 24 * time.Hour}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.NPS.Responses(); got != 2 {
+		t.Fatalf("35 days into 61: %d responses over 60 days, want 2 (the 50-day-old one was dropped)", got)
 	}
 }
 

@@ -35,7 +35,7 @@ func TestEventTimeRange(t *testing.T) {
 		{"just before 1970", time.Unix(-1, 999_999_999), ErrTooOld, "time older than the retention: 1969-12-31T23:59:59.999999999Z is before 1970-01-01T00:00:00Z, the earliest time the engine represents"},
 		{"2200", maxEventTime, ErrTooNew, "time too far in the future: 2200-01-01T00:00:00Z is after 2200-01-01T00:00:00Z, the latest time the engine represents"},
 		{"max time", time.Unix(1<<63-62135596801, 999999999), ErrTooNew, "time too far in the future: 292277024627-12-06T15:30:07.999999999Z is after 2200-01-01T00:00:00Z, the latest time the engine represents"},
-		{"1971", time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC), ErrTooOld, "time older than the retention: 1971-01-01T00:00:00Z is before 2026-10-23T00:00:00Z, the start of the 840h0m0s retained at 2026-11-26T10:37:12Z"},
+		{"1971", time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC), ErrTooOld, "time older than the retention: 1971-01-01T00:00:00Z is before 2026-09-26T00:00:00Z, the start of the 1464h0m0s retained at 2026-11-26T10:37:12Z"},
 	} {
 		ev := Event{CustomerID: "c", Segment: "s", Touchpoint: "t", Metric: NPS, Score: 10, Time: tc.time}
 		for _, record := range []struct {

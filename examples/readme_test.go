@@ -73,7 +73,7 @@ func TestReadmeEmbedding(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("go run of the README's snippet: %v\n%s\n%s", err, stderr.String(), src)
 	}
-	want := regexp.MustCompile(`^NPS \+100 ± 74 \(score: true\), 1 customer\(s\), \d\d:\d\d:00 to \d\d:\d\d:00\n$`)
+	want := regexp.MustCompile(`^NPS \+100 ± 74 \(score: true\), 1 customer\(s\), \d\d:\d\d:00 to \d\d:\d\d:\d\d\n$`)
 	if got := stdout.String(); !want.MatchString(got) {
 		t.Errorf("the README's snippet printed %q, want a line matching %s", got, want)
 	}

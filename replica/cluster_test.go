@@ -126,6 +126,27 @@ func TestCluster(t *testing.T) {
 			waitApplied(t, r, last)
 			sameAnswers(t, name, ref, r.eng)
 		}
+
+		// Deletions through any replica reach every one.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for i := 0; i < 200; i += 7 {
+			for _, m := range []message{ma[i], mb[i]} {
+				held, err := third.DeleteResponse(ctx, m.Event.ResponseID)
+				if want, _ := ref.DeleteResponseAt(t0, m.Event.ResponseID); err != nil || held != want {
+					t.Fatalf("DeleteResponse(%s): got %v, %v, want %v, nil", m.Event.ResponseID, held, err, want)
+				}
+			}
+		}
+		n, err := a.DeleteKeys(ctx, "smb", "web")
+		if want, _ := ref.DeleteKeys("smb", "web"); err != nil || n != want {
+			t.Fatalf("DeleteKeys: got %d, %v, want %d, nil", n, err, want)
+		}
+		last = max(a.Applied(), third.Applied())
+		for name, r := range map[string]*Replica{"a": a, "b": b, "c": third} {
+			waitApplied(t, r, last)
+			sameAnswers(t, name+" after deletions", ref, r.eng)
+		}
 	})
 
 	t.Run("retried publish counted once", func(t *testing.T) {

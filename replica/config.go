@@ -23,7 +23,9 @@ type Config struct {
 	Stream string
 	// Subject is the prefix of the stream's subjects: an event of segment S
 	// at touchpoint T is published to Subject.S.T (escaped, see the package
-	// documentation) and the stream takes Subject.>. Zero: "cxscore.events".
+	// documentation), deletions to Subject._delete.responses and
+	// Subject._delete.keys, and the stream takes Subject.>. Zero:
+	// "cxscore.events".
 	Subject string
 	// Replicas is the number of copies JetStream keeps of the stream and of
 	// the checkpoint bucket, when Open creates them: 1 for a single server,

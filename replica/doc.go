@@ -26,7 +26,29 @@
 // replica replays events older than its retention after a long outage,
 // engine.ErrTooNew when a publisher's clock runs more than MaxFuture ahead)
 // is counted in Stats, logged, and skipped: it never blocks the stream.
-// So is a message that is not an event of the wire format (ErrMalformed).
+// So is a message that is not of the wire format (ErrMalformed).
+//
+// # Deletions
+//
+// DeleteResponse and DeleteKeys delete through the stream as Publish
+// records: they publish the deletion (to Config.Subject._delete.responses
+// or ._delete.keys, a message of its own tag in the wire format), every
+// replica applies it in stream order with engine.Engine.DeleteResponse or
+// DeleteKeys as of its own clock, and the call returns once this replica
+// has applied it, with its engine's answer (held or not, keys deleted).
+// Because every replica applies the same messages in the same order, a
+// response deleted and later delivered at a higher version is recorded
+// anew on every replica, at the deleted version or lower it stays a
+// duplicate on every replica, and a checkpoint (a snapshot of the engine)
+// holds the deletions before its sequence. A deletion of what an engine
+// does not hold deletes nothing, so deleting twice is harmless; each call
+// publishes with a Nats-Msg-Id of its own ("<random>/delete"), so the
+// retries of one call after a lost acknowledgement are dropped by the
+// stream, while a later call, after the response was recorded again,
+// deletes again. A replica of a release before deletions counts them as
+// malformed and skips them: upgrade every replica before deleting. In the
+// partitioned mode (docs/partitioning.md) a response deletion names no key,
+// so it would go to every partition.
 //
 // # Subjects
 //
@@ -74,7 +96,7 @@
 // A replica that starts loads the newest checkpoint into its empty engine
 // (engine.Engine.MergeSnapshot) and consumes from the next sequence, so a
 // restart neither loses nor counts anything twice, and replays minutes,
-// not 35 days. Checkpoints are shared: any replica can start from any
+// not 61 days. Checkpoints are shared: any replica can start from any
 // replica's. Writing one deletes those beyond Config.KeepCheckpoints. The
 // stream's MaxAge covers the engine's retention plus a day, so a replica
 // with no checkpoint can still rebuild every window.

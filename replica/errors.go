@@ -15,10 +15,10 @@ var (
 	// ErrIDTooLong: an event's customer id or response id is longer than
 	// MaxIDBytes.
 	ErrIDTooLong = errors.New("id too long")
-	// ErrMalformed: a stream message is not an event of this package's wire
-	// format (truncated, trailing bytes, unknown version, a length over its
-	// limit).
-	ErrMalformed = errors.New("malformed event message")
+	// ErrMalformed: a stream message is not an event or a deletion of this
+	// package's wire format (truncated, trailing bytes, unknown tag, a
+	// length over its limit).
+	ErrMalformed = errors.New("malformed message")
 	// ErrNotAcknowledged: JetStream did not acknowledge some events of a
 	// Publish; they may or may not be in the stream.
 	ErrNotAcknowledged = errors.New("events not acknowledged")

@@ -84,10 +84,11 @@ func (r *Replica) check(m *message) error {
 	return nil
 }
 
-// publish publishes checked messages asynchronously, asyncWindow in
-// flight at a time, and waits for every acknowledgement. The messages that
-// fail and may be retried are published again, all at once, until they are
-// acknowledged or ctx is done.
+// publish publishes checked messages (events or deletions)
+// asynchronously, asyncWindow in flight at a time, and waits for every
+// acknowledgement. The messages that fail and may be retried (those with a
+// msgID, and any that certainly was not stored) are published again, all
+// at once, until they are acknowledged or ctx is done.
 func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 	size := 0
 	for i := range msgs {
@@ -104,7 +105,7 @@ func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 		buf = appendMessage(buf, m)
 		data[i] = buf[start:len(buf):len(buf)]
 		ids[i] = m.msgID()
-		subjects[i] = subject(r.set.Subject, m.Event.Segment, m.Event.Touchpoint)
+		subjects[i] = m.subject(r.set.Subject)
 		todo[i] = i
 	}
 	var (

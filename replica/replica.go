@@ -45,6 +45,12 @@ type Replica struct {
 	waiters []waiter
 	nwait   atomic.Int32
 
+	// deletions holds the outcome of this replica's own deletions, by
+	// msgID, from before they are published until their caller has read
+	// it: apply fills it in (delete.go).
+	delMu     sync.Mutex
+	deletions map[string]*deletion
+
 	ckptMu  sync.Mutex // one checkpoint at a time
 	ckptBuf bytes.Buffer
 	ckptReq chan struct{}
@@ -70,10 +76,12 @@ type Stats struct {
 	Checkpoint uint64
 	// Rejected counts messages the engine refused (engine.ErrTooOld after a
 	// long outage, engine.ErrTooNew for a publisher's clock too far ahead of
-	// ours, ...): logged and skipped.
+	// ours, ...): logged and skipped. A deletion of something the engine
+	// does not hold is not refused: it deletes nothing.
 	Rejected uint64
-	// Malformed counts messages that were not events of this package's wire
-	// format: logged and skipped.
+	// Malformed counts messages that were not of this package's wire
+	// format (events and deletions; a replica of an older release counts
+	// deletions here): logged and skipped.
 	Malformed uint64
 	// CaughtUp reports whether the replica has applied every message that
 	// was in the stream when Open started consuming.
@@ -98,7 +106,7 @@ func Open(ctx context.Context, eng *engine.Engine, c Config) (*Replica, error) {
 		return nil, fmt.Errorf("%w: it holds %d keys", ErrNotEmpty, st.Keys)
 	}
 	r := &Replica{set: set, eng: eng, log: set.Logger.With("replica", set.Name, "stream", set.Stream),
-		ckptReq: make(chan struct{}, 1), done: make(chan struct{})}
+		ckptReq: make(chan struct{}, 1), done: make(chan struct{}), deletions: map[string]*deletion{}}
 	r.nc, err = nats.Connect(strings.Join(set.URLs, ","),
 		nats.Name("cxscore replica "+set.Name),
 		nats.MaxReconnects(-1),
@@ -268,8 +276,9 @@ func (r *Replica) ensureBucket(ctx context.Context) error {
 	return nil
 }
 
-// apply records one message into the engine. The ordered consumer calls it
-// for each message in stream order, from one goroutine.
+// apply applies one message to the engine: it records an event, or deletes
+// a response or keys. The ordered consumer calls it for each message in
+// stream order, from one goroutine.
 func (r *Replica) apply(msg jetstream.Msg) {
 	md, err := msg.Metadata()
 	if err != nil {
@@ -287,9 +296,9 @@ func (r *Replica) apply(msg jetstream.Msg) {
 		if n := r.malformed.Add(1); logWorthy(n) {
 			r.log.Warn("skipped a malformed message", "seq", seq, "subject", msg.Subject(), "err", err, "malformed", n)
 		}
-	} else if err := r.eng.Record(m.engineEvent()); err != nil {
+	} else if err := r.applyMessage(msg, &m); err != nil {
 		if n := r.rejected.Add(1); logWorthy(n) {
-			r.log.Warn("skipped an event the engine rejected", "seq", seq, "subject", msg.Subject(), "err", err, "rejected", n)
+			r.log.Warn("skipped a message the engine rejected", "seq", seq, "subject", msg.Subject(), "err", err, "rejected", n)
 		}
 	}
 	r.applied.Store(seq)
@@ -310,6 +319,22 @@ func (r *Replica) apply(msg jetstream.Msg) {
 		default:
 		}
 	}
+}
+
+// applyMessage applies m, decoded from msg, to the engine, and hands the
+// outcome of a deletion to its caller if this replica published it.
+func (r *Replica) applyMessage(msg jetstream.Msg, m *message) error {
+	switch m.Kind {
+	case kindDeleteResponse:
+		held, err := r.eng.DeleteResponse(m.Event.ResponseID)
+		r.deleted(msg, deletion{held: held, err: err})
+		return err
+	case kindDeleteKeys:
+		n, err := r.eng.DeleteKeys(m.Event.Segment, m.Event.Touchpoint)
+		r.deleted(msg, deletion{keys: n, err: err})
+		return err
+	}
+	return r.eng.Record(m.engineEvent())
 }
 
 // logWorthy limits the log to the first ten of a kind, then every 10,000th.

@@ -60,7 +60,7 @@ func TestPublishEvents(t *testing.T) {
 	bad := good
 	bad.Score = 11
 	tooOld := good
-	tooOld.Time = t0.Add(-40 * 24 * time.Hour)
+	tooOld.Time = t0.Add(-70 * 24 * time.Hour) // past the 61 days the default tiers keep
 	longID := good
 	longID.CustomerID = string(make([]byte, MaxIDBytes+1))
 
@@ -195,7 +195,7 @@ func TestSkipsBadMessages(t *testing.T) {
 	ackMsg("cxscore.events.x.y", []byte{9, 9, 9}) // malformed, straight to the stream
 	// An event too old for the engine (a long outage), bypassing Check.
 	old := genMessages(rand.New(rand.NewPCG(5, 6)), "o", 1)
-	old[0].Event.Time = t0.Add(-40 * 24 * time.Hour)
+	old[0].Event.Time = t0.Add(-70 * 24 * time.Hour) // past the 61 days the default tiers keep
 	publish(t, r, old)
 	good := genMessages(rand.New(rand.NewPCG(7, 8)), "g", 5)
 	last := publish(t, r, good)

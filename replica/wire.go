@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -13,11 +14,29 @@ import (
 // MaxIDBytes is the longest customer id or response id an event may carry.
 const MaxIDBytes = 1024
 
-// message is one event as the stream carries it. Its response id and
-// version name it for the stream's deduplication (msgID).
+// message is one message as the stream carries it: an event, or the
+// deletion of a response or of keys (Kind). Its msgID names it for the
+// stream's deduplication.
 type message struct {
+	Kind kind
+	// Event is the event of a kindEvent message. A deletion uses Time (when
+	// it was asked, by the publisher's clock) and, for kindDeleteResponse,
+	// ResponseID, or for kindDeleteKeys, Segment and Touchpoint ("" for every
+	// touchpoint of the segment).
 	Event engine.Event
+	// ID is the Nats-Msg-Id of a deletion, chosen by its publisher (see
+	// deletionID). It is not part of the encoding: it travels as a header.
+	ID string
 }
+
+// kind says what a message is. The zero value is an event.
+type kind uint8
+
+const (
+	kindEvent kind = iota
+	kindDeleteResponse
+	kindDeleteKeys
+)
 
 // fromEngine and (*message).engineEvent are the one place engine events map
 // to and from the wire.
@@ -25,21 +44,46 @@ func fromEngine(ev engine.Event) message { return message{Event: ev} }
 
 func (m *message) engineEvent() engine.Event { return m.Event }
 
-// msgID is the Nats-Msg-Id of an event: its response id and version, or ""
-// for an event without a response id. The version is the text after the
-// last "/", so every (id, version) pair has its own msgID.
+// msgID is the Nats-Msg-Id of a message. For an event it is its response id
+// and version, or "" for an event without a response id; the version is
+// the text after the last "/", so every (id, version) pair has its own
+// msgID. For a deletion it is m.ID, which ends in "/delete" and so is never
+// an event's.
 func (m *message) msgID() string {
-	if m.Event.ResponseID == "" {
+	switch {
+	case m.Kind != kindEvent:
+		return m.ID
+	case m.Event.ResponseID == "":
 		return ""
 	}
 	return m.Event.ResponseID + "/" + strconv.FormatUint(m.Event.Version, 10)
 }
 
-// The wire format of an event, version 1. Integers are LEB128 varints as in
-// encoding/binary (uvarint unsigned, varint signed); strings are a uvarint
-// length and that many bytes.
+// deletionID returns a new Nats-Msg-Id for a deletion: 128 random bits and
+// "/delete". Each call to DeleteResponse or DeleteKeys publishes its own,
+// so the stream drops the retries of one call (a lost acknowledgement), not
+// a second deletion of the same response after it was recorded again.
+func deletionID() string { return rand.Text() + "/delete" }
+
+// subject returns the stream subject of m under prefix: that of its key for
+// an event (see subject), prefix._delete.responses or prefix._delete.keys for
+// a deletion. No escaped label is "_delete" ("_" is followed by two
+// upper-case hex digits), so a deletion's subject is never an event's.
+func (m *message) subject(prefix string) string {
+	switch m.Kind {
+	case kindDeleteResponse:
+		return prefix + "._delete.responses"
+	case kindDeleteKeys:
+		return prefix + "._delete.keys"
+	}
+	return subject(prefix, m.Event.Segment, m.Event.Touchpoint)
+}
+
+// The wire format. Integers are LEB128 varints as in encoding/binary
+// (uvarint unsigned, varint signed); strings are a uvarint length and that
+// many bytes. The first byte says what follows; an event, tag 1, is
 //
-//	version      1 byte, 1
+//	tag          1 byte, 1 (version 1 of the event)
 //	time         varint: Unix ns (the publisher stamps events without one)
 //	metric       1 byte: engine.CSAT 1, CES 2, NPS 3
 //	score        varint
@@ -49,15 +93,47 @@ func (m *message) msgID() string {
 //	customer id  string, at most MaxIDBytes bytes
 //	response id  string, at most MaxIDBytes bytes
 //
-// Nothing may follow. The decoder checks the format only; whether the event
-// is valid (a known metric, a score on its scale, labels the engine takes)
-// is the engine's to say when the event is recorded.
-const wireVersion = 1
+// the deletion of a response (engine.Engine.DeleteResponse), tag 2, is
+//
+//	tag          1 byte, 2
+//	time         varint: Unix ns, when the publisher was asked
+//	response id  string, 1 to engine.MaxResponseIDBytes bytes
+//
+// and the deletion of keys (engine.Engine.DeleteKeys), tag 3, is
+//
+//	tag          1 byte, 3
+//	time         varint: Unix ns, when the publisher was asked
+//	segment      string, 1 to engine.MaxLabelBytes bytes
+//	touchpoint   string, at most engine.MaxLabelBytes bytes; "" for every
+//	             touchpoint of the segment
+//
+// Nothing may follow. Tags 2 and 3 came after tag 1, which is unchanged: a
+// replica of an older release counts a deletion as malformed and skips it,
+// so every replica must run a release that knows them before any is asked
+// to delete. The decoder checks the format only; whether the event is
+// valid (a known metric, a score on its scale, labels the engine takes) is
+// the engine's to say when the message is applied.
+const (
+	tagEvent          = 1
+	tagDeleteResponse = 2
+	tagDeleteKeys     = 3
+)
 
 // appendMessage appends the encoding of m to dst. m.Event.Time must be set.
 func appendMessage(dst []byte, m *message) []byte {
 	ev := &m.Event
-	dst = append(dst, wireVersion)
+	switch m.Kind {
+	case kindDeleteResponse:
+		dst = append(dst, tagDeleteResponse)
+		dst = binary.AppendVarint(dst, ev.Time.UnixNano())
+		return appendString(dst, ev.ResponseID)
+	case kindDeleteKeys:
+		dst = append(dst, tagDeleteKeys)
+		dst = binary.AppendVarint(dst, ev.Time.UnixNano())
+		dst = appendString(dst, ev.Segment)
+		return appendString(dst, ev.Touchpoint)
+	}
+	dst = append(dst, tagEvent)
 	dst = binary.AppendVarint(dst, ev.Time.UnixNano())
 	dst = append(dst, byte(ev.Metric))
 	dst = binary.AppendVarint(dst, int64(ev.Score))
@@ -73,37 +149,57 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// decodeMessage decodes data into m. Errors wrap ErrMalformed; m is
-// overwritten only on success.
+// decodeMessage decodes data into m, leaving m.ID empty. Errors wrap
+// ErrMalformed; m is overwritten only on success.
 func decodeMessage(data []byte, m *message) error {
 	d := decoder{b: data}
-	if v := d.byte("version"); d.err == nil && v != wireVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrMalformed, v, wireVersion)
+	var got message
+	switch tag := d.byte("tag"); {
+	case d.err != nil:
+		return d.err
+	case tag == tagEvent:
+		t := d.varint("time")
+		metric := d.byte("metric")
+		score := d.varint("score")
+		version := d.uvarint("response version")
+		seg := d.string("segment", engine.MaxLabelBytes)
+		tp := d.string("touchpoint", engine.MaxLabelBytes)
+		cust := d.string("customer id", MaxIDBytes)
+		resp := d.string("response id", MaxIDBytes)
+		if d.err == nil && score != int64(int(score)) {
+			return fmt.Errorf("%w: score %d does not fit an int", ErrMalformed, score)
+		}
+		got.Event = engine.Event{
+			CustomerID: cust, Segment: seg, Touchpoint: tp,
+			Metric: engine.Metric(metric), Score: int(score), Time: time.Unix(0, t).UTC(),
+			ResponseID: resp, Version: version,
+		}
+	case tag == tagDeleteResponse:
+		got.Kind = kindDeleteResponse
+		got.Event.Time = time.Unix(0, d.varint("time")).UTC()
+		got.Event.ResponseID = d.string("response id", engine.MaxResponseIDBytes)
+		if d.err == nil && got.Event.ResponseID == "" {
+			return fmt.Errorf("%w: deletion of an empty response id", ErrMalformed)
+		}
+	case tag == tagDeleteKeys:
+		got.Kind = kindDeleteKeys
+		got.Event.Time = time.Unix(0, d.varint("time")).UTC()
+		got.Event.Segment = d.string("segment", engine.MaxLabelBytes)
+		got.Event.Touchpoint = d.string("touchpoint", engine.MaxLabelBytes)
+		if d.err == nil && got.Event.Segment == "" {
+			return fmt.Errorf("%w: deletion of the keys of an empty segment", ErrMalformed)
+		}
+	default:
+		return fmt.Errorf("%w: tag %d, want %d (event), %d (response deletion) or %d (key deletion)",
+			ErrMalformed, tag, tagEvent, tagDeleteResponse, tagDeleteKeys)
 	}
-	t := d.varint("time")
-	metric := d.byte("metric")
-	score := d.varint("score")
-	version := d.uvarint("response version")
-	seg := d.string("segment", engine.MaxLabelBytes)
-	tp := d.string("touchpoint", engine.MaxLabelBytes)
-	cust := d.string("customer id", MaxIDBytes)
-	resp := d.string("response id", MaxIDBytes)
 	if d.err != nil {
 		return d.err
 	}
 	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %d bytes after the event", ErrMalformed, len(d.b))
+		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, len(d.b))
 	}
-	if score != int64(int(score)) {
-		return fmt.Errorf("%w: score %d does not fit an int", ErrMalformed, score)
-	}
-	*m = message{
-		Event: engine.Event{
-			CustomerID: cust, Segment: seg, Touchpoint: tp,
-			Metric: engine.Metric(metric), Score: int(score), Time: time.Unix(0, t).UTC(),
-			ResponseID: resp, Version: version,
-		},
-	}
+	*m = got
 	return nil
 }
 

@@ -8,9 +8,9 @@
 // A tier is buckets of one resolution kept for a retention. The engine
 // keeps every key's history in several tiers, finest first: with
 // DefaultTiers, one-minute buckets for 2 hours, one-hour buckets for 48
-// hours and one-day buckets for 35 days. A window is answered from the
-// tiers that still hold it; memory per key grows with the number of
-// buckets.
+// hours and one-day buckets (local days in the engine's zone) for 61
+// days. A window is answered from the tiers that still hold it; memory per
+// key grows with the number of buckets.
 //
 // # Clocks
 //

@@ -142,9 +142,18 @@ func TestDashboardInBrowser(t *testing.T) {
 			tab.choose(t, "#window", "30d")
 			tab.waitForTrend(t, sc.url, "*", "support", daily)
 			tab.waitForCards(t, sc.url, "", "*", "30d")
-			tab.waitForChanges(t, sc.url, "*", "30d") // the 30 days before are older than the sidecar keeps
+			tab.waitForChanges(t, sc.url, "*", "30d") // the 30 days before: days are kept 61 days
 			tab.waitForJourney(t, sc.url, "*", "30d")
 			tab.waitForHeatmap(t, sc.url, "30d", "nps")
+		}},
+		{"calendar periods in the business zone", func(t *testing.T) {
+			tab.choose(t, "#window", "this_month")
+			tab.waitForTrend(t, sc.url, "*", "support", trendSpan{"this_month", "1d", "this month, daily", "days"})
+			tab.waitForCards(t, sc.url, "", "*", "this_month")
+			tab.choose(t, "#window", "today")
+			tab.waitForTrend(t, sc.url, "*", "support", trendSpan{"today", "1h", "today, hourly", "hours"})
+			tab.poll(t, "the zone in the status line", `document.querySelector('#status').textContent.includes('times in UTC')`)
+			tab.choose(t, "#window", "30d")
 		}},
 		{"screenshots", func(t *testing.T) {
 			dir := os.Getenv("CXSCORE_SCREENSHOTS")

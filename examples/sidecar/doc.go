@@ -62,9 +62,18 @@
 //
 // GET /v1/scores?segment=S&touchpoint=T&window=W answers the engine's
 // Result as JSON. S and T left out or "*" mean every one (a roll-up). W is
-// a Go duration (90m, 24h) or a whole number of days (7d); the default is
-// 1h, and windows run from 1m to 35d. from and to give the time the answer
-// really covers: whole buckets, the last of which holds now. A score,
+// a sliding window ending now, a Go duration (90m, 24h) or a whole number
+// of days (7d), from 1m to 61d, default 1h; or a calendar period in the
+// business time zone (-timezone, default UTC): today, yesterday,
+// this_week, last_week (weeks start on Monday), this_month, last_month,
+// this_quarter or last_quarter (answered when the tiers still hold its
+// start). from=F&to=T instead of window= asks for the absolute range
+// [F, T), both RFC 3339 (to left out: now). from and to in the answer are
+// the time really covered, as RFC 3339 instants with the zone's offset: a
+// sliding window starts at the bucket edge nearest to now − W, within half
+// a bucket of the coarsest tier it needs (exact to the minute within 2 h,
+// ±30 min within 48 h, ±12 h beyond). partial is true when the answer
+// covers less than its whole period (today, this_month). A score,
 // margin_of_error or interval is null when there is nothing to compute it
 // from (no responses; fewer than two for the CES margin), never 0.
 // interval is the 95% confidence interval {"low","high"}, for dashboards
@@ -72,7 +81,10 @@
 //
 // GET /v1/trend?segment=S&touchpoint=T&window=24h&step=1h answers
 // {"segment","touchpoint","window","step","points":[...]} with one such
-// result per step, oldest first. GET /v1/keys lists the segments, the
+// result per step, oldest first; window= (or from=, to=) as for scores,
+// step= a local hour (1h), day (1d), week (1w) or calendar month (1mo), or
+// a Go duration that is a whole number of buckets. Every point has
+// "partial": true for the current step, and for a step the period cuts. GET /v1/keys lists the segments, the
 // touchpoints and the pairs seen. DELETE /v1/keys?segment=S&touchpoint=T
 // forgets a key and everything recorded for it (touchpoint left out: every
 // key of the segment) and answers 200 {"deleted": N}, or 404 when nothing
@@ -299,8 +311,16 @@
 //     catching up.
 //   - Checkpoints of the engine go to the stream's Object Store bucket, and
 //     a restart loads the newest and replays the rest of the stream.
-//     -snapshot, -merge and DELETE /v1/keys, which would change one sidecar
-//     alone, are not available.
+//   - DELETE /v1/responses/{id} and DELETE /v1/keys are published to the
+//     stream and applied by every sidecar in stream order; the answer is
+//     a sidecar's alone (200 {"deleted": ...}, or 404 when this one held
+//     nothing), sent once this sidecar has applied the deletion, with its
+//     Cxscore-Applied-Sequence. A 503 means the stream did not acknowledge
+//     in time: the deletion may or may not be applied, and sending it
+//     again is safe. Sidecars of a release without replicated deletions
+//     skip them: upgrade every sidecar of a stream before deleting.
+//   - -snapshot and -merge, which would change one sidecar alone, are not
+//     available.
 //
 // # Security and operation
 //

@@ -68,8 +68,15 @@ func TestEndToEnd(t *testing.T) {
 	for _, sel := range [][2]string{{"*", "*"}, {"smb", "*"}, {"enterprise", "checkout"}} {
 		var tr wireTrend
 		sc.get(t, fmt.Sprintf("/v1/trend?segment=%s&touchpoint=%s&window=24h&step=1h", sel[0], sel[1]), &tr)
-		if len(tr.Points) != 24 {
-			t.Fatalf("trend: got %d points, want 24", len(tr.Points))
+		// A sliding 24 h window starts at the hour nearest to now − 24 h:
+		// 24 points, or 25 when that hour is the one before, the last
+		// point being the current, partial hour either way.
+		if n := len(tr.Points); n != 24 && n != 25 {
+			t.Fatalf("trend: got %d points, want 24 or 25", n)
+		}
+		now := tr.Points[len(tr.Points)-1].To
+		if from, want := tr.Points[0].From, now.Add(-24*time.Hour).Round(time.Hour); !from.Equal(want) {
+			t.Fatalf("trend: from %v, want %v, the hour nearest to 24 h before %v", from, want, now)
 		}
 		for i, p := range tr.Points {
 			m.check(t, fmt.Sprintf("trend %s × %s point %d", sel[0], sel[1], i), sel[0], sel[1], p)
@@ -210,7 +217,7 @@ func (m *e2eModel) gen(defects int) *e2eEvent {
 		case 8:
 			fields["touchpoint"], ev.reason = "*", "invalid_touchpoint"
 		case 9:
-			fields["time"], ev.reason = now.Add(-40*24*time.Hour).Format(time.RFC3339), "too_old"
+			fields["time"], ev.reason = now.Add(-70*24*time.Hour).Format(time.RFC3339), "too_old"
 		case 10:
 			fields["time"], ev.reason = now.Add(time.Hour).Format(time.RFC3339), "too_new"
 		case 11:

@@ -59,6 +59,7 @@ type config struct {
 	maxBytes        int64
 	maxHeld         int
 	maxFuture       time.Duration
+	location        *time.Location
 	precision       uint
 	cacheBytes      int64
 	maxBody         int64
@@ -99,6 +100,7 @@ Serves a cxscore engine (in memory) over HTTP:
   POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
   DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint
   GET  /v1/alerts   the last 100 alerts of the -alerts rules and their delivery state
+  DELETE /v1/responses/ID  forget a response (sent with a response_id) and take its answer out of every score
   GET  /metrics     Prometheus exposition
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
 
@@ -145,6 +147,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.Int64Var(&c.maxBytes, "max-bytes", 0, "memory budget, in `bytes`, for what keys hold (cxscore_bytes); beyond it events of new keys are\nrejected (memory_budget) or go to -overflow; 0: none")
 	fs.IntVar(&c.maxHeld, "max-held-responses", 1_000_000, "most responses with a response_id held for retries and corrections (24 bytes each);\nbeyond, those aged out are forgotten first, else new ids are rejected (too_many_responses)")
 	fs.DurationVar(&c.maxFuture, "max-future", time.Minute, "how far ahead of the server's clock an event's time may be (clock skew); 0 or negative: not at all")
+	timezone := fs.String("timezone", "UTC", "IANA `name` of the business time zone, such as America/New_York: days, weeks and months\n(window=today, this_month, trend steps 1d, 1w, 1mo) start at its local midnight, and answers give\ntheir times with its offset")
 	fs.UintVar(&c.precision, "precision", 12, "unique-customer sketch precision p, 8-16: exact up to 2^p/8 customers, then ±1.04/√(2^p)")
 	fs.Int64Var(&c.cacheBytes, "cache-bytes", 32<<20, "`bytes` of memory for cached results of closed time buckets (0: the default); negative: no cache")
 	fs.Int64Var(&c.maxBody, "max-body", httpapi.DefaultMaxBodyBytes, "largest body of POST /v1/events, in `bytes`; larger ones get 413")
@@ -229,6 +232,11 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.maxMergeBytes <= 0 {
 		return bad("-max-merge-bytes %d, want > 0", c.maxMergeBytes)
 	}
+	loc, err := time.LoadLocation(*timezone)
+	if err != nil || *timezone == "" || *timezone == "Local" {
+		return bad("-timezone %q: want an IANA time zone name such as UTC, Europe/Berlin or America/New_York", *timezone)
+	}
+	c.location = loc
 	if c.maxFuture == 0 {
 		c.maxFuture = -1 // the engine reads 0 as its default; the flag means none
 	}
@@ -247,7 +255,6 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 			return bad("-snapshot cannot be used with -nats yet: the stream and its checkpoints keep the state")
 		}
 	}
-	var err error
 	if c.journeyPath != "" {
 		if c.journey, err = readJourney(c.journeyPath); err != nil {
 			return bad("-journey %s: %v", c.journeyPath, err)
@@ -302,6 +309,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxBytes:         c.maxBytes,
 		MaxHeldResponses: c.maxHeld,
 		Overflow:         engine.Key{Segment: c.overflow, Touchpoint: c.overflow},
+		Location:         c.location,
 	})
 	if err != nil {
 		return err

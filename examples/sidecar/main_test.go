@@ -72,6 +72,16 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("got %v, admin token %q, hosts %q; want adm and [cx.internal host.example]", err, c.adminToken, c.allowedHosts)
 		}
 	})
+	t.Run("timezone", func(t *testing.T) {
+		c, err := parseFlags(nil, env(""), io.Discard)
+		if err != nil || c.location != time.UTC {
+			t.Errorf("by default: got %v, %v, want UTC", c.location, err)
+		}
+		c, err = parseFlags(strings.Fields("-timezone Asia/Kathmandu"), env(""), io.Discard)
+		if err != nil || c.location.String() != "Asia/Kathmandu" {
+			t.Errorf("got %v, %v, want Asia/Kathmandu", c.location, err)
+		}
+	})
 	t.Run("help", func(t *testing.T) {
 		var out strings.Builder
 		if _, err := parseFlags([]string{"-help"}, env(""), &out); !errors.Is(err, flag.ErrHelp) {
@@ -98,6 +108,8 @@ func TestParseFlags(t *testing.T) {
 		{"-merge", "-merge needs a token"},
 		{"-metrics-windows 1y", `-metrics-windows: window "1y"`},
 		{"-log-level loud", `-log-level "loud"`},
+		{"-timezone Mars/Olympus_Mons", `-timezone "Mars/Olympus_Mons": want an IANA time zone name`},
+		{"-timezone Local", `-timezone "Local": want an IANA time zone name`},
 		{"-log-format xml", `-log-format "xml"`},
 		{"-addr", "flag needs an argument"},
 		{"-port 80", "flag provided but not defined: -port"},

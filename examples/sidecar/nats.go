@@ -13,7 +13,11 @@ import (
 	"github.com/cxscore/cxscore/engine"
 	"github.com/cxscore/cxscore/replica"
 	"github.com/cxscore/cxscore/replica/embedded"
+	"github.com/cxscore/cxscore/server/httpapi"
 )
+
+// A replica serves the deletions of the handler through the stream.
+var _ httpapi.Deleter = (*replica.Replica)(nil)
 
 // natsConfig is what the -nats flags say.
 type natsConfig struct {

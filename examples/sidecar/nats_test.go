@@ -46,6 +46,27 @@ func postApplied(t *testing.T, base, body string) (int, uint64) {
 	return res.StatusCode, seq
 }
 
+// deleteApplied sends DELETE target, checks its answer and returns the
+// applied-sequence header, which covers the deletion.
+func deleteApplied(t *testing.T, base, target string, status int, want string) uint64 {
+	t.Helper()
+	req, _ := http.NewRequest("DELETE", base+target, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != status || !strings.Contains(string(b), want) {
+		t.Fatalf("DELETE %s: got %d %s, want %d with %s", target, res.StatusCode, b, status, want)
+	}
+	seq, err := strconv.ParseUint(res.Header.Get(httpapi.AppliedSequenceHeader), 10, 64)
+	if err != nil {
+		t.Fatalf("DELETE %s: %s header: %v", target, httpapi.AppliedSequenceHeader, err)
+	}
+	return seq
+}
+
 // scoresAt reads the scores of everything once the sidecar has applied the
 // stream up to seq.
 func scoresAt(t *testing.T, base string, seq uint64) wireResult {
@@ -101,7 +122,8 @@ func stopSidecar(t *testing.T, sc *sidecar) {
 
 // TestNATS runs one sidecar with an embedded JetStream server and a second
 // connected to it: an event written through either is in both answers, and
-// a restart of the first rebuilds its state from the stream on disk.
+// a restart of the first rebuilds its state from the stream on disk;
+// deletions through either leave both answers, and the restarted one's.
 func TestNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the sidecar and runs JetStream")
@@ -133,14 +155,38 @@ func TestNATS(t *testing.T) {
 			ra.NPS.Responses, ra.UniqueCustomers, *ra.NPS.Score, rb.NPS.Responses, rb.UniqueCustomers, *rb.NPS.Score)
 	}
 
+	// Deletions go through the stream too: a response deleted through b
+	// leaves a's answers, and a key deleted through a leaves b's, each
+	// answered as a sidecar alone answers.
+	var ids strings.Builder
+	for i := range 3 {
+		ids.WriteString(fmt.Sprintf(`{"segment":"smb","touchpoint":"chat","metric":"nps","score":10,"response_id":"r-%d","version":1}`+"\n", i))
+		ids.WriteString(fmt.Sprintf(`{"segment":"enterprise","touchpoint":"web","metric":"csat","score":5,"response_id":"e-%d","version":1}`+"\n", i))
+	}
+	_, seq := postApplied(t, a.url, ids.String())
+	if r := scoresAt(t, b.url, seq); r.NPS.Responses != 603 || r.CSAT.Responses != 3 {
+		t.Fatalf("b: %d NPS and %d CSAT responses, want 603 and 3", r.NPS.Responses, r.CSAT.Responses)
+	}
+	seq = deleteApplied(t, b.url, "/v1/responses/r-1", 200, `{"deleted":true}`)
+	for name, base := range map[string]string{"a": a.url, "b": b.url} {
+		if r := scoresAt(t, base, seq); r.NPS.Responses != 602 {
+			t.Fatalf("%s after DELETE /v1/responses/r-1 on b: %d NPS responses, want 602", name, r.NPS.Responses)
+		}
+	}
+	deleteApplied(t, a.url, "/v1/responses/r-1", 404, `no response \"r-1\" is held`)
+	seq = deleteApplied(t, a.url, "/v1/keys?segment=enterprise", 200, `{"deleted":1}`)
+	if r := scoresAt(t, b.url, seq); r.CSAT.Responses != 0 || r.NPS.Responses != 602 {
+		t.Fatalf("b after DELETE /v1/keys?segment=enterprise on a: %d CSAT and %d NPS responses, want 0 and 602", r.CSAT.Responses, r.NPS.Responses)
+	}
+
 	// a restarts: its embedded server's files hold the stream, and the
 	// sidecar rebuilds its engine from it before it says it is ready.
 	stopSidecar(t, b)
 	stopSidecar(t, a)
 	a = startSidecar(t, bin, first...)
 	waitReady(t, a.url)
-	if r := scoresAt(t, a.url, 0); r.NPS.Responses != 600 || r.UniqueCustomers != 40 {
-		t.Fatalf("after a restart: %d responses, %d customers, want 600 and 40", r.NPS.Responses, r.UniqueCustomers)
+	if r := scoresAt(t, a.url, 0); r.NPS.Responses != 602 || r.CSAT.Responses != 0 || r.UniqueCustomers != 40 {
+		t.Fatalf("after a restart: %d NPS and %d CSAT responses, %d customers, want 602, 0 and 40", r.NPS.Responses, r.CSAT.Responses, r.UniqueCustomers)
 	}
 	stopSidecar(t, a)
 }

@@ -3,14 +3,21 @@
 //
 // # Model
 //
-// A Layout is a list of tiers (window.Tier), finest first: with window.DefaultTiers, one-minute
-// buckets for 2 hours, one-hour buckets for 48 hours and one-day buckets for
-// 35 days. Times are Unix nanoseconds; bucket s of a tier covers
-// [s·resolution, (s+1)·resolution), aligned to the Unix epoch in UTC, so
-// every series shares bucket edges and roll-ups add bucket by bucket.
+// A Layout is a list of tiers (window.Tier), finest first, in a time zone:
+// with window.DefaultTiers, one-minute buckets for 2 hours, one-hour
+// buckets for 48 hours and one-day buckets for 61 days. Times are Unix
+// nanoseconds. A tier whose resolution the zone's offset keeps a constant
+// phase with all year (minutes everywhere, hours in New York or Kolkata)
+// has buckets [s·res − phase, (s+1)·res − phase); any other (days with DST,
+// hours in Lord Howe) follows the wall clock: slot s starts when the local
+// clock first reads s·res, moved up to an edge of the finer tier. Every
+// series shares bucket edges, and every edge of a tier is an edge of the
+// finer ones, so roll-ups add bucket by bucket.
 //
-// A window of length w ending now is answered by the finest tier that
-// retains w: the ⌈w/resolution⌉ buckets ending with the current one (Span).
+// A window of length w ending now covers [now − w, now), its far edge the
+// nearest edge of the finest tier that still holds it (Span); Range and
+// Period do the same for absolute ranges and local calendar periods
+// (Bounds), and Grid and Steps give a trend's points.
 // Its closed part is tiled by the fewest whole buckets of any tier (Units):
 // 30 days ending at 10:37 is 29 days, 10 hours and 37 minutes, not 43,000
 // minutes. A trend is the same, point by point (Steps).

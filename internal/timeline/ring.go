@@ -25,8 +25,9 @@ type ring[B any, PB Bucket[B]] struct {
 	newest   int64       // newest slot ever claimed, or noSlot
 	released int64       // slots before this were released, or kept on purpose
 	live     int         // entries holding a slot
-	// reuseSoon: the ring is at most keepForReuse buckets longer than
-	// what windows read, so a stale bucket's index is claimed again soon.
+	// reuseSoon: a finest-tier ring at most keepForReuse buckets longer
+	// than what windows read, so a stale bucket's index is claimed again
+	// soon.
 	reuseSoon bool
 	spare     []PB // released buckets kept for reuse, at most maxSpare
 }
@@ -42,10 +43,10 @@ const maxSpare = 2
 // be claimed again for a busy ring to keep it.
 const keepForReuse = 8
 
-func newRing[B any, PB Bucket[B]](t *tier) ring[B, PB] {
+func newRing[B any, PB Bucket[B]](t *tier, fine bool) ring[B, PB] {
 	size := t.size
 	r := ring[B, PB]{
-		reuseSoon: size-t.retain-t.ahead <= keepForReuse,
+		reuseSoon: fine && size-t.retain-t.ahead <= keepForReuse,
 		curSlot:   noSlot,
 		folded:    noSlot,
 		mask:      size - 1,

@@ -64,10 +64,10 @@ func NewSeries[B any, PB Bucket[B]](layout *Layout, lanes int, newBucket func(ti
 func (s *Series[B, PB]) Init(layout *Layout, lanes int, newBucket func(tier int) PB) {
 	*s = Series[B, PB]{layout: layout, newBucket: newBucket, lanes: make([]lane[B, PB], max(lanes, 1))}
 	for i := range s.lanes {
-		s.lanes[i].ring = newRing[B, PB](&layout.tiers[0])
+		s.lanes[i].ring = newRing[B, PB](&layout.tiers[0], true)
 	}
 	for i := range layout.tiers[1:] {
-		s.coarse = append(s.coarse, newRing[B, PB](&layout.tiers[i+1]))
+		s.coarse = append(s.coarse, newRing[B, PB](&layout.tiers[i+1], false))
 	}
 }
 

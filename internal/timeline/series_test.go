@@ -32,7 +32,7 @@ func smallLayout(t interface{ Fatal(...any) }) *Layout {
 		{Resolution: time.Minute, Retention: 10 * time.Minute},
 		{Resolution: 10 * time.Minute, Retention: time.Hour},
 		{Resolution: time.Hour, Retention: 6 * time.Hour},
-	}, 90*time.Second)
+	}, 90*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,23 +40,34 @@ func smallLayout(t interface{ Fatal(...any) }) *Layout {
 }
 
 func TestSeriesMatchesModel(t *testing.T) {
-	layouts := map[string]func() *Layout{
-		"small": func() *Layout { return smallLayout(t) },
-		"default": func() *Layout {
-			l, err := NewLayout(window.DefaultTiers(), time.Minute)
+	zoned := func(zone string) func() *Layout {
+		return func() *Layout {
+			l, err := NewLayout(window.DefaultTiers(), time.Minute, mustZone(t, zone))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return l
-		},
+		}
+	}
+	layouts := map[string]func() *Layout{
+		"small":   func() *Layout { return smallLayout(t) },
+		"default": zoned("UTC"),
+		// Clocks that cross a DST change: hours and days of local length.
+		"Lord_Howe": zoned("Australia/Lord_Howe"),
+		"New_York":  zoned("America/New_York"),
+		"Kathmandu": zoned("Asia/Kathmandu"),
 	}
 	for name, mk := range layouts {
 		t.Run(name, func(t *testing.T) {
 			l := mk()
 			longest := int64(l.Retention())
+			trs := transitions(l.Location(), time.Unix(0, t0-int64(365*24*time.Hour)), time.Unix(0, t0))
 			rapid.Check(t, func(rt *rapid.T) {
 				s := NewSeries[tb](l, rapid.IntRange(1, 3).Draw(rt, "lanes"), newTB)
 				now := t0 + rapid.Int64Range(0, int64(24*time.Hour)).Draw(rt, "start")
+				if len(trs) > 0 {
+					now = rapid.SampledFrom(trs).Draw(rt, "transition").UnixNano() + rapid.Int64Range(-int64(50*time.Hour), int64(2*time.Hour)).Draw(rt, "before it")
+				}
 				var events []event
 				var lates []int64
 				for _, tr := range l.tiers {
@@ -229,7 +240,7 @@ func TestSeriesAddDoesNotAllocate(t *testing.T) {
 }
 
 func ExampleLayout_Units() {
-	l, _ := NewLayout(window.DefaultTiers(), time.Minute)
+	l, _ := NewLayout(window.DefaultTiers(), time.Minute, nil)
 	now := time.Date(2026, 11, 26, 10, 37, 0, 0, time.UTC).UnixNano()
 	span, _ := l.Span(now, 30*24*time.Hour)
 	counts := map[time.Duration]int{}
@@ -237,7 +248,7 @@ func ExampleLayout_Units() {
 		counts[l.Tier(u.Tier).Resolution]++
 	}
 	fmt.Println(time.Unix(0, span.From).UTC().Format(time.DateOnly), counts[24*time.Hour], counts[time.Hour], counts[time.Minute])
-	// Output: 2026-10-28 29 10 37
+	// Output: 2026-10-27 30 10 37
 }
 
 func (s *Series[B, PB]) debugCounts() string {
@@ -254,7 +265,7 @@ func (s *Series[B, PB]) debugCounts() string {
 // Retire against concurrent writers: every Add either wrote, before the
 // series was retired, or reports that it did not; none is lost half-way.
 func TestRetireLosesNoWrite(t *testing.T) {
-	l, _ := NewLayout(window.DefaultTiers(), time.Minute)
+	l, _ := NewLayout(window.DefaultTiers(), time.Minute, nil)
 	for round := range 20 {
 		s := NewSeries[tb, *tb](l, 2, newTB)
 		now := int64(time.Hour) * 500_000
@@ -290,7 +301,7 @@ func TestRetireLosesNoWrite(t *testing.T) {
 }
 
 func TestRetireOnlyIdle(t *testing.T) {
-	l, _ := NewLayout(window.DefaultTiers(), time.Minute)
+	l, _ := NewLayout(window.DefaultTiers(), time.Minute, nil)
 	s := NewSeries[tb, *tb](l, 1, newTB)
 	now := int64(time.Hour) * 500_000
 	s.Add(0, now, now-int64(time.Hour), func(b *tb) { b.n++ })

@@ -68,17 +68,7 @@ var baselines = map[string]engine.Baseline{
 // handleCompare serves GET /v1/compare?segment=S&touchpoint=T&window=W&against=B,
 // segment and touchpoint repeatable.
 func (s *Handler) handleCompare(w http.ResponseWriter, r *http.Request) {
-	q, err := values(r, []string{"segment", "touchpoint"}, "segment", "touchpoint", "window", "against")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	sel, err := selection(q)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	p, err := comparison(q)
+	sel, p, err := comparisonRequest(r, "segment", "touchpoint")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -98,6 +88,21 @@ type compareParams struct {
 	winText, againstText string
 	win                  time.Duration
 	against              engine.Baseline
+}
+
+// comparisonRequest reads the selection (the labels repeatable), window
+// and baseline of a /v1/compare or /v1/journey request.
+func comparisonRequest(r *http.Request, labels ...string) (engine.Selection, compareParams, error) {
+	q, err := values(r, labels, append(labels, "window", "against")...)
+	if err != nil {
+		return engine.Selection{}, compareParams{}, err
+	}
+	sel, err := selection(q)
+	if err != nil {
+		return sel, compareParams{}, err
+	}
+	p, err := comparison(q)
+	return sel, p, err
 }
 
 // comparison reads the window (default 7d) and against (default previous)

@@ -20,7 +20,11 @@
 // DELETE /v1/keys?segment=S&touchpoint=T,
 // DELETE /v1/responses/{id} (200 {"deleted": true}, or 404 when no such
 // response is held),
-// GET /v1/snapshot, and with Options.Merge POST /v1/merge; GET /healthz
+// GET /v1/snapshot, and with Options.Merge POST /v1/merge. With
+// Options.Recorder (a replicated log) the two DELETE routes are served only
+// if it is also a Deleter, which applies them through the log and answers
+// once this engine has, as an engine alone would; POST /v1/merge never is.
+// GET /healthz
 // and GET /readyz (503 after Drain, or while Options.Ready fails); with
 // Options.Metrics GET /metrics; with Options.Dashboard GET / and /static/.
 // Every answer is JSON, errors included ({"error": "..."}, 404 and 405

@@ -71,7 +71,7 @@ func FuzzEvents(f *testing.F) {
 	fx := newFixture(f, engine.Config{MaxKeys: 100}, Options{MaxBodyBytes: limit})
 	total := func(t *testing.T) uint64 {
 		var r engine.Result
-		if err := fx.engine.QueryAt(t0, engine.Query{Window: 35 * 24 * time.Hour}, &r); err != nil {
+		if err := fx.engine.QueryAt(t0, engine.Query{Window: 61 * 24 * time.Hour}, &r); err != nil {
 			t.Fatal(err)
 		}
 		return r.Responses()

@@ -59,7 +59,7 @@ func TestPostEvents(t *testing.T) {
 		{name: "array element too large", body: "[" + good + "," + big + "," + good2 + "]", status: 200, accepted: 2,
 			rejected: map[int]string{1: "event larger than 65536 bytes (-max-event-bytes)"}},
 		{name: "every kind of engine rejection", contentType: ndjson, body: strings.Join([]string{
-			event("s", "t", "nps", 5, "", t0.Add(-40*24*time.Hour)),
+			event("s", "t", "nps", 5, "", t0.Add(-70*24*time.Hour)),
 			event("s", "t", "nps", 5, "", t0.Add(time.Hour)),
 			event("*", "t", "nps", 5, "", t0),
 			event("s", strings.Repeat("t", 129), "nps", 5, "", t0),

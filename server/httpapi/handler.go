@@ -82,8 +82,10 @@ type Options struct {
 	// the engine, for example a replica (package
 	// github.com/cxscore/cxscore/replica) that stores them in a replicated
 	// log and applies the log to the engine. Queries still read the engine.
-	// Since DELETE /v1/keys and POST /v1/merge would change this engine
-	// alone, they are not served with a Recorder. Zero: the engine records.
+	// Since DELETE /v1/keys, DELETE /v1/responses/{id} and POST /v1/merge
+	// would change this engine alone, they are not served with a Recorder,
+	// unless it is also a Deleter: then it serves the two deletions (POST
+	// /v1/merge stays unserved). Zero: the engine records and deletes.
 	Recorder Recorder
 	// Journey is the customer journey that GET /v1/journey compares stage
 	// by stage, in order; New refuses one that CheckJourney refuses, and
@@ -99,6 +101,25 @@ type Options struct {
 // recorded: the request is answered 503 with what is known.
 type Recorder interface {
 	RecordBatch(ctx context.Context, events []engine.Event) error
+}
+
+// A Deleter deletes for DELETE /v1/responses/{id} and DELETE /v1/keys in
+// place of the engine, when the Options' Recorder is one too (package
+// replica's Replica is one: it publishes the deletion to the replicated
+// log, so that every replica's engine applies it in log order). Each method
+// has the contract of the engine's own (engine.Engine.DeleteResponseAt,
+// engine.Engine.DeleteKeys) and returns only once a query of this engine
+// sees the deletion, with what this engine answered: whether it held the
+// response, how many keys it deleted. So the answers are those of an engine
+// alone: 200 {"deleted": ...}, or 404 when nothing was held.
+//
+// An error wrapping engine.ErrInvalidResponseID, engine.ErrInvalidSegment
+// or engine.ErrInvalidTouchpoint means nothing was deleted: 400. Any other
+// means the Deleter cannot tell whether the deletion will be applied: 503,
+// saying so (a deletion is idempotent, so the client may retry it).
+type Deleter interface {
+	DeleteResponse(ctx context.Context, id string) (held bool, err error)
+	DeleteKeys(ctx context.Context, segment, touchpoint string) (deleted int, err error)
 }
 
 // DefaultMaxBodyBytes is the default limit on the body of POST /v1/events,
@@ -130,6 +151,7 @@ type Handler struct {
 	guard     *guard
 	recorder  Recorder  // nil: the engine records
 	sequencer Sequencer // the recorder, if it is one
+	deleter   Deleter   // the recorder, if it is one
 	metrics   *requestMetrics
 	journey   []Stage // Options.Journey, copied
 	mux       *http.ServeMux
@@ -191,6 +213,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 		h.journey = append(h.journey, Stage{Name: st.Name, Touchpoints: slices.Clone(st.Touchpoints)})
 	}
 	h.sequencer, _ = h.recorder.(Sequencer)
+	h.deleter, _ = h.recorder.(Deleter)
 	h.ingests.New = func() any { return new(ingest) }
 	h.metrics = newRequestMetrics(h)
 
@@ -207,7 +230,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	route("GET /v1/compare", auth(h.atSequence(http.HandlerFunc(h.handleCompare))))
 	route("GET /v1/matrix", auth(h.atSequence(http.HandlerFunc(h.handleMatrix))))
 	route("GET /v1/journey", auth(h.atSequence(http.HandlerFunc(h.handleJourney))))
-	if h.recorder == nil {
+	if h.recorder == nil || h.deleter != nil {
 		route("DELETE /v1/keys", auth(http.HandlerFunc(h.handleDeleteKeys)))
 		route("DELETE /v1/responses/{id}", auth(http.HandlerFunc(h.handleDeleteResponse)))
 	}

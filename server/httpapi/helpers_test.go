@@ -105,7 +105,7 @@ func (f *fixture) post(contentType, body string) (int, IngestResponse) {
 func (f *fixture) total() uint64 {
 	f.t.Helper()
 	var r engine.Result
-	if err := f.engine.Query(engine.Query{Window: 35 * 24 * time.Hour}, &r); err != nil {
+	if err := f.engine.Query(engine.Query{Window: 61 * 24 * time.Hour}, &r); err != nil {
 		f.t.Fatal(err)
 	}
 	return r.Responses()
@@ -118,6 +118,7 @@ type wireResult struct {
 	Window          string    `json:"window"`
 	From            time.Time `json:"from"`
 	To              time.Time `json:"to"`
+	Partial         bool      `json:"partial"`
 	UniqueCustomers uint64    `json:"unique_customers"`
 	CSAT            wireScore `json:"csat"`
 	CES             wireScore `json:"ces"`

@@ -92,17 +92,7 @@ type JourneyStage struct {
 // segment repeatable: per stage, the /v1/compare answer for
 // segment=S&touchpoint=<each of the stage's>&window=W&against=B.
 func (s *Handler) handleJourney(w http.ResponseWriter, r *http.Request) {
-	q, err := values(r, []string{"segment"}, "segment", "window", "against")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	sel, err := selection(q)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	p, err := comparison(q)
+	sel, p, err := comparisonRequest(r, "segment")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

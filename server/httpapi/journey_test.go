@@ -130,7 +130,7 @@ func TestJourneyErrors(t *testing.T) {
 		{"window=2x", "window"},
 		{"window=1h&window=2h", `parameter \"window\" given 2 times, want once`},
 		{"segment=" + strings.Repeat("x", engine.MaxLabelBytes+1), "segment of"},
-		{"window=30d", "window"}, // the previous 30 days are older than the tiers keep
+		{"window=45d", "window"}, // the previous 45 days are older than the 61 the tiers keep
 	} {
 		code, text := f.do("GET", "/v1/journey?"+tt.query, "")
 		if code != 400 || !strings.Contains(text, tt.want) {

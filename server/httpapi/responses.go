@@ -15,13 +15,24 @@ type ResponseDeleted struct {
 }
 
 // handleDeleteResponse serves DELETE /v1/responses/{id}: the response's
-// answer leaves every count and score (engine.DeleteResponse). 200
-// {"deleted": true}, or 404 when the engine holds no such response (never
-// recorded, deleted already, or aged out).
+// answer leaves every count and score (engine.DeleteResponse, or the
+// Deleter's). 200 {"deleted": true}, or 404 when the engine holds no such
+// response (never recorded, deleted already, or aged out).
 func (s *Handler) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	ok, err := s.engine.DeleteResponseAt(s.clock.Now(), id)
+	var ok bool
+	var err error
+	if s.deleter != nil {
+		ok, err = s.deleter.DeleteResponse(r.Context(), id)
+		s.setApplied(w) // after the Deleter returned: it covers the deletion
+	} else {
+		ok, err = s.engine.DeleteResponseAt(s.clock.Now(), id)
+	}
 	switch {
+	case err != nil && !s.deleteRefused(err):
+		s.log.Warn("response deletion of unknown outcome", "id", id, "err", err)
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the deletion of response %q may or may not be applied: %v; retrying it is safe", id, err))
+		return
 	case errors.Is(err, engine.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "shutting down; nothing was deleted")
 		return
@@ -35,4 +46,12 @@ func (s *Handler) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 	s.respDeletes.Add(1)
 	s.log.Info("response deleted", "id", id)
 	writeJSON(w, http.StatusOK, ResponseDeleted{Deleted: true})
+}
+
+// deleteRefused reports whether err, from a deletion, says that nothing was
+// deleted. The engine's errors always do; a Deleter's only for invalid
+// input (see Deleter).
+func (s *Handler) deleteRefused(err error) bool {
+	return s.deleter == nil || errors.Is(err, engine.ErrInvalidResponseID) ||
+		errors.Is(err, engine.ErrInvalidSegment) || errors.Is(err, engine.ErrInvalidTouchpoint)
 }

@@ -21,12 +21,21 @@ import (
 // null, never 0. Each metric's Enough says whether it holds at least the
 // engine's Config.MinResponses responses: a score below it exists but rests
 // on too little data to act on.
+//
+// Window is what the request asked for: a sliding window such as "24h", a
+// period such as "this_month", or "" for an absolute range (from=, to=).
+// From and To are what the answer really covers, [From, To), as RFC 3339
+// instants with the offset of the engine's time zone (Config.Location).
+// Partial says the answer covers less than its whole period or trend step:
+// the current day, week or month, or a trend's current step, which is
+// still filling.
 type Scores struct {
 	Segment         string     `json:"segment"`
 	Touchpoint      string     `json:"touchpoint"`
 	Window          string     `json:"window"`
 	From            time.Time  `json:"from"`
 	To              time.Time  `json:"to"`
+	Partial         bool       `json:"partial"`
 	UniqueCustomers uint64     `json:"unique_customers"`
 	CSAT            CSATScores `json:"csat"`
 	CES             CESScores  `json:"ces"`
@@ -147,11 +156,11 @@ func optionalInterval(lo, hi float64, ok bool) *Interval {
 }
 
 // NewScores returns the JSON of r, a result over a window written as
-// win (such as "1h" or "7d").
+// win (such as "1h", "7d" or "this_month").
 func NewScores(r *engine.Result, win string) Scores {
 	s := Scores{
 		Segment: r.Segment, Touchpoint: r.Touchpoint, Window: win,
-		From: r.From, To: r.To, UniqueCustomers: r.UniqueCustomers,
+		From: r.From, To: r.To, Partial: r.Partial, UniqueCustomers: r.UniqueCustomers,
 	}
 	csat, ces, nps := &r.CSAT, &r.CES, &r.NPS
 	s.CSAT = CSATScores{
@@ -185,9 +194,10 @@ func NewScores(r *engine.Result, win string) Scores {
 	return s
 }
 
-// handleScores serves GET /v1/scores?segment=S&touchpoint=T&window=W.
+// handleScores serves GET /v1/scores?segment=S&touchpoint=T&window=W, W a
+// sliding window or a period name, or &from=F&to=T for an absolute range.
 func (s *Handler) handleScores(w http.ResponseWriter, r *http.Request) {
-	p, err := params(r, "segment", "touchpoint", "window")
+	p, err := params(r, "segment", "touchpoint", "window", "from", "to")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -206,18 +216,23 @@ func (s *Handler) handleScores(w http.ResponseWriter, r *http.Request) {
 }
 
 // Trend is the answer to GET /v1/trend: one Scores per step, oldest
-// first, the last holding now.
+// first, the last holding now (and Partial) unless the period has ended.
+// Steps are local hours, days, weeks and months in the engine's zone,
+// whose IANA name Zone gives ("UTC", "America/New_York"), so that a
+// dashboard can label them in it.
 type Trend struct {
 	Segment    string   `json:"segment"`
 	Touchpoint string   `json:"touchpoint"`
 	Window     string   `json:"window"`
 	Step       string   `json:"step"`
+	Zone       string   `json:"zone"`
 	Points     []Scores `json:"points"`
 }
 
-// handleTrend serves GET /v1/trend?segment=S&touchpoint=T&window=W&step=D.
+// handleTrend serves GET /v1/trend?segment=S&touchpoint=T&window=W&step=D
+// (or from= and to= instead of window=), D such as 1h, 1d, 1w or 1mo.
 func (s *Handler) handleTrend(w http.ResponseWriter, r *http.Request) {
-	p, err := params(r, "segment", "touchpoint", "window", "step")
+	p, err := params(r, "segment", "touchpoint", "window", "from", "to", "step")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -227,7 +242,7 @@ func (s *Handler) handleTrend(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	stepText, step, err := windowtext.Parse("step", p["step"], "1h")
+	stepText, step, err := windowtext.ParseStep(p["step"], "1h")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -237,7 +252,8 @@ func (s *Handler) handleTrend(w http.ResponseWriter, r *http.Request) {
 		queryError(w, err)
 		return
 	}
-	t := Trend{Segment: q.Segment, Touchpoint: q.Touchpoint, Window: win.Text, Step: stepText, Points: make([]Scores, len(results))}
+	t := Trend{Segment: q.Segment, Touchpoint: q.Touchpoint, Window: win.Text, Step: stepText,
+		Zone: s.engine.Location().String(), Points: make([]Scores, len(results))}
 	for i := range results {
 		t.Points[i] = NewScores(&results[i], stepText)
 	}
@@ -277,13 +293,15 @@ func (s *Handler) handleKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, l)
 }
 
-// windowArg is a window length and the text it was written as.
+// windowArg is what a request asked for and the text it was written as:
+// "1h", "this_month", or "" for an absolute range.
 type windowArg struct {
-	Text     string
-	Duration time.Duration
+	Text string
 }
 
-// query reads the selection and window of a scores or trend request.
+// query reads the selection and time of a scores or trend request: window=
+// a sliding window (5m, 24h, 7d) or a period name (today, last_month), or
+// from= and to= (RFC 3339; to may be left out for now), an absolute range.
 func query(p map[string]string, defaultWindow string) (engine.Query, windowArg, error) {
 	var q engine.Query
 	var err error
@@ -293,10 +311,47 @@ func query(p map[string]string, defaultWindow string) (engine.Query, windowArg, 
 	if q.Touchpoint, err = label("touchpoint", p["touchpoint"]); err != nil {
 		return q, windowArg{}, err
 	}
+	from, hasFrom := p["from"]
+	to, hasTo := p["to"]
+	if hasFrom || hasTo {
+		if _, ok := p["window"]; ok {
+			return q, windowArg{}, errors.New("window= and from=/to= given; give a window or a period, or an absolute range from= to=, not both")
+		}
+		if !hasFrom {
+			return q, windowArg{}, errors.New("to= without from=; an absolute range needs from= (RFC 3339), to= may be left out for now")
+		}
+		if q.From, err = instant("from", from); err != nil {
+			return q, windowArg{}, err
+		}
+		if hasTo {
+			if q.To, err = instant("to", to); err != nil {
+				return q, windowArg{}, err
+			}
+		}
+		return q, windowArg{}, nil
+	}
+	text := p["window"]
+	if text == "" {
+		text = defaultWindow
+	}
+	if period, err := engine.ParsePeriod(text); err == nil {
+		q.Period = period
+		return q, windowArg{Text: text}, nil
+	}
 	var win windowArg
-	win.Text, win.Duration, err = windowtext.Parse("window", p["window"], defaultWindow)
-	q.Window = win.Duration
-	return q, win, err
+	if win.Text, q.Window, err = windowtext.Parse("window", text, defaultWindow); err != nil {
+		return q, win, fmt.Errorf("%w, or one of the periods today, yesterday, this_week, last_week, this_month, last_month, this_quarter, last_quarter", err)
+	}
+	return q, win, nil
+}
+
+// instant reads an RFC 3339 time parameter.
+func instant(name, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, fmt.Errorf("%s %q: want an RFC 3339 time such as 2026-11-27T00:00:00-05:00", name, v)
+	}
+	return t, nil
 }
 
 // label checks a segment or touchpoint parameter: empty or * is every one.
@@ -334,7 +389,8 @@ type Deleted struct {
 
 // handleDeleteKeys serves DELETE /v1/keys?segment=S&touchpoint=T: it
 // forgets the key S × T, or every key of S without touchpoint (or with
-// touchpoint=*), and everything recorded for them.
+// touchpoint=*), and everything recorded for them (engine.DeleteKeys, or
+// the Deleter's).
 func (s *Handler) handleDeleteKeys(w http.ResponseWriter, r *http.Request) {
 	p, err := params(r, "segment", "touchpoint")
 	if err != nil {
@@ -354,8 +410,18 @@ func (s *Handler) handleDeleteKeys(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	n, err := s.engine.DeleteKeys(seg, tp)
+	var n int
+	if s.deleter != nil {
+		n, err = s.deleter.DeleteKeys(r.Context(), seg, tp)
+		s.setApplied(w) // after the Deleter returned: it covers the deletion
+	} else {
+		n, err = s.engine.DeleteKeys(seg, tp)
+	}
 	switch {
+	case err != nil && !s.deleteRefused(err):
+		s.log.Warn("key deletion of unknown outcome", "segment", seg, "touchpoint", tp, "err", err)
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the deletion of the keys of segment %q may or may not be applied: %v; retrying it is safe", seg, err))
+		return
 	case errors.Is(err, engine.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "shutting down; nothing was deleted")
 		return

@@ -36,7 +36,7 @@ func scoresFixture(t *testing.T) *fixture {
 func TestScoresWire(t *testing.T) {
 	f := scoresFixture(t)
 	code, got := f.do("GET", "/v1/scores?segment=enterprise&touchpoint=checkout", "")
-	want := `{"segment":"enterprise","touchpoint":"checkout","window":"1h","from":"2026-11-24T09:16:00Z","to":"2026-11-24T10:16:00Z","unique_customers":3,` +
+	want := `{"segment":"enterprise","touchpoint":"checkout","window":"1h","from":"2026-11-24T09:15:00Z","to":"2026-11-24T10:15:30Z","partial":false,"unique_customers":3,` +
 		`"csat":{"responses":0,"enough":false,"score":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0}},` +
 		`"ces":{"responses":0,"enough":false,"score":null,"easy_share":null,"margin_of_error":null,"interval":null,"distribution":{"1":0,"2":0,"3":0,"4":0,"5":0,"6":0,"7":0}},` +
 		`"nps":{"responses":4,"enough":false,"score":25,"promoters":2,"passives":1,"detractors":1,"margin_of_error":58.44548281561347,` +
@@ -71,7 +71,7 @@ func TestScoresRollups(t *testing.T) {
 		{"?segment=enterprise", "enterprise", "*", 2, 0, 4, 3},
 		{"?touchpoint=checkout&window=3h", "*", "checkout", 0, 2, 4, 4},
 		{"?segment=smb&touchpoint=checkout&window=3h", "smb", "checkout", 0, 2, 0, 1},
-		{"?segment=smb&touchpoint=checkout&window=2h", "smb", "checkout", 0, 0, 0, 0}, // minutes 08:16-10:16
+		{"?segment=smb&touchpoint=checkout&window=2h", "smb", "checkout", 0, 2, 0, 1}, // [08:15, 10:15:30): 10:15:30 − 2h is nearest to 08:15
 		{"?segment=nobody&window=35d", "nobody", "*", 0, 0, 0, 0},
 		{"?segment=&touchpoint=web&window=1m", "*", "web", 2, 0, 0, 1},
 	}
@@ -120,7 +120,7 @@ func TestScoresBadRequests(t *testing.T) {
 		{"/v1/scores?window=1y", 400, `window "1y": want a Go duration such as 90m or 24h, or a whole number of days such as 7d`},
 		{"/v1/scores?window=1.5d", 400, `want a Go duration`},
 		{"/v1/scores?window=99999999999d", 400, `want a Go duration`},
-		{"/v1/scores?window=36d", 400, `window 864h0m0s is longer than the 840h0m0s retained`},
+		{"/v1/scores?window=70d", 400, `window 1680h0m0s is longer than the 1464h0m0s retained`},
 		{"/v1/scores?segment=" + strings.Repeat("s", 129), 400, "segment of 129 bytes, want at most 128"},
 		{"/v1/scores?touchpoint=%ff", 400, `touchpoint "\xff" is not valid UTF-8`},
 		{"/v1/scores?segmnt=enterprise", 400, `unknown parameter "segmnt"; this endpoint takes segment, touchpoint, window`},
@@ -157,14 +157,19 @@ func TestTrend(t *testing.T) {
 	if code != 200 || tr.Segment != "*" || tr.Touchpoint != "checkout" || tr.Window != "3h" || tr.Step != "1h" {
 		t.Fatalf("got %d %s, want 200 for * × checkout over 3h in 1h steps", code, text)
 	}
-	wantFrom := []string{"08:00", "09:00", "10:00"}
-	wantNPS := []uint64{0, 0, 4}
-	wantCES := []uint64{2, 0, 0}
+	// 10:15:30 − 3h is nearest to 07:00; the last point is partial.
+	wantFrom := []string{"07:00", "08:00", "09:00", "10:00"}
+	wantNPS := []uint64{0, 0, 0, 4}
+	wantCES := []uint64{0, 2, 0, 0}
 	if len(tr.Points) != len(wantFrom) {
 		t.Fatalf("got %d points, want %d", len(tr.Points), len(wantFrom))
 	}
 	for i, p := range tr.Points {
-		if got := p.From.Format("15:04"); got != wantFrom[i] || p.To.Sub(p.From) != time.Hour || p.Window != "1h" {
+		wantLen := time.Hour
+		if i == len(wantFrom)-1 {
+			wantLen = 15*time.Minute + 30*time.Second
+		}
+		if got := p.From.Format("15:04"); got != wantFrom[i] || p.To.Sub(p.From) != wantLen || p.Window != "1h" {
 			t.Errorf("point %d: got %s-%s (%s), want %s for an hour", i, p.From, p.To, p.Window, wantFrom[i])
 		}
 		if p.NPS.Responses != wantNPS[i] || p.CES.Responses != wantCES[i] {
@@ -172,8 +177,8 @@ func TestTrend(t *testing.T) {
 		}
 	}
 	_, text = f.do("GET", "/v1/trend", "")
-	if tr := decodeJSON[wireTrend](t, text); len(tr.Points) != 24 || tr.Window != "24h" || tr.Step != "1h" {
-		t.Errorf("got %d points over %s in steps of %s, want the defaults: 24 over 24h in steps of 1h", len(tr.Points), tr.Window, tr.Step)
+	if tr := decodeJSON[wireTrend](t, text); len(tr.Points) != 25 || tr.Window != "24h" || tr.Step != "1h" {
+		t.Errorf("got %d points over %s in steps of %s, want the defaults: 25 over 24h (from 10:00 yesterday) in steps of 1h", len(tr.Points), tr.Window, tr.Step)
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 const (
 	// AppliedSequenceHeader, on every answer of the /v1/ API, is the
 	// position in the log up to which the engine had applied it: a query's
-	// answer holds at least every event up to it, and an ingest answer is
-	// sent once it covers every event the request recorded.
+	// answer holds at least every event up to it, an ingest answer is sent
+	// once it covers every event the request recorded, and the answer of a
+	// deletion through a Deleter once it covers the deletion.
 	AppliedSequenceHeader = "Cxscore-Applied-Sequence"
 	// MinSequenceHeader, on a query, asks the handler to answer only once
 	// its engine has applied the log up to it (for a client that wrote

@@ -196,7 +196,7 @@ func TestMergeRejects(t *testing.T) {
 		{name: "truncated in the checksum", body: single[:len(single)-2], status: 400, want: "truncated in checksum"},
 		{name: "a byte flipped", body: with(single, len(single)-12, single[len(single)-12]^0x40), status: 400, want: "corrupt snapshot"},
 		{name: "data after the end", body: append(slices.Clone(single), 0), status: 400, want: "data after the checksum"},
-		{name: "a later version", body: with(valid, 8, 3), status: 422, want: "version 3"},
+		{name: "a later version", body: with(valid, 8, 4), status: 422, want: "version 4"},
 		{name: "another precision", body: incompatible, status: 409, want: "incompatible snapshot: precision 14"},
 		{name: "too many keys", body: valid, status: 409, want: "-max-keys"},
 		{name: "a bucket a day ahead", body: future, status: 422, want: "snapshot refused: time too far in the future"},

@@ -391,7 +391,7 @@ func (rep *report) write(w io.Writer) {
 	}
 	if len(memory) > 0 {
 		p("\n### Memory per key, every tier full\n\n")
-		p("Live heap after runtime.GC, per key, after 35 days of traffic (BenchmarkMemory; deterministic up to allocator rounding, so run -memcount times).\n\n")
+		p("Live heap after runtime.GC, per key, after 61 days of traffic (BenchmarkMemory; deterministic up to allocator rounding, so run -memcount times).\n\n")
 		p("| key | CPUs | cxscore | naive | naive ÷ cxscore | cxscore buckets/key |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, r := range memory {
 			p("| %s | %d |", r.op, r.procs)

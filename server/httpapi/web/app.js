@@ -12,6 +12,11 @@
 //   GET v1/journey?segment=S&window=W             the journey scorecard
 //                                                 (no stages: not shown)
 //
+// Times are shown in the business time zone the trend answer names
+// (-timezone), not in the browser's: a CX team in several offices reads
+// the same days. The current, still filling step of a trend ("partial")
+// is drawn as a hollow point apart from the line.
+//
 // The page itself holds no data, so the sidecar serves it without a token;
 // when the API answers 401 the page asks for the token and sends it with
 // every call from then on.
@@ -146,12 +151,30 @@ function touchpointsOf(keys, segment) {
 }
 
 // trendSpan is what the charts show for a window: hours of the last day
-// for short windows, days of the last month for long ones.
+// for short windows, days of the last month for long ones, and for a
+// calendar period its hours (today) or days.
 function trendSpan(window) {
+  switch (window) {
+    case 'today': return { window, step: '1h', text: 'today, hourly', unit: 'hours' };
+    case 'this_week': return { window, step: '1d', text: 'this week, daily', unit: 'days' };
+    case 'this_month': return { window, step: '1d', text: 'this month, daily', unit: 'days' };
+    case 'last_month': return { window, step: '1d', text: 'last month, daily', unit: 'days' };
+  }
   return ['5m', '1h', '24h'].includes(window)
     ? { window: '24h', step: '1h', text: 'last 24 hours, hourly', unit: 'hours' }
     : { window: '30d', step: '1d', text: 'last 30 days, daily', unit: 'days' };
 }
+
+// slidingWindow is the sliding window the heat map shows for a selection:
+// itself, or for a calendar period (which GET /v1/matrix does not take)
+// the sliding window closest to it, named in the heat map's title.
+function slidingWindow(window) {
+  return { today: '24h', this_week: '7d', this_month: '30d', last_month: '30d' }[window] ?? window;
+}
+
+// zone is the business time zone's IANA name, from the last trend answer;
+// undefined (the browser's zone) until one arrives.
+let zone;
 
 // ---- the refresh loop ----
 
@@ -184,16 +207,17 @@ async function refresh() {
       Promise.all(cardTouchpoints.map((tp) => refusable(
         api('compare', { segment: sel.segment, touchpoint: tp, window: sel.window, against: 'previous' })))),
       api('trend', { segment: sel.segment, touchpoint: sel.touchpoint, window: span.window, step: span.step }),
-      api('matrix', { window: sel.window }),
+      api('matrix', { window: slidingWindow(sel.window) }),
       refusable(api('journey', { segment: sel.segment, window: sel.window })),
     ]);
     if (gen !== generation) return;
+    zone = trend.zone || undefined;
     renderCards(results, changes, sel.window);
     renderJourney(journey, sel);
     renderHeatmap(matrix, sel.metric);
     renderTrend(trend, span);
     lastUpdate = new Date();
-    setText(el.status, `Updated ${clock(lastUpdate)} · answers since ${since(results[0].from)} · refreshes every ${REFRESH_MS / 1000} s`);
+    setText(el.status, `Updated ${clock(lastUpdate)} · answers since ${since(results[0].from)} · times in ${zone ?? 'your zone'} · refreshes every ${REFRESH_MS / 1000} s`);
     el.banner.hidden = true;
     el.main.classList.remove('stale');
   } catch (err) {
@@ -494,6 +518,8 @@ function makeChart(figure, key) {
   const [low, high] = metric.scale;
   const plot = new window.uPlot({
     width: target.clientWidth || 320,
+    // The axis labels days and hours in the business zone.
+    tzDate: (ts) => (zone ? window.uPlot.tzDate(new Date(ts * 1e3), zone) : new Date(ts * 1e3)),
     height: 180,
     legend: { show: false }, // the summary line below says it in words
     cursor: { drag: { x: false, y: false } }, // no zooming: the next refresh would undo it
@@ -514,6 +540,8 @@ function makeChart(figure, key) {
       { label: metric.name, stroke: LINE, width: 2, points: { show: true, size: 5, fill: LINE } },
       { label: 'low', stroke: 'transparent', points: { show: false } },
       { label: 'high', stroke: 'transparent', points: { show: false } },
+      // The partial step: a hollow point, not joined to the line.
+      { label: 'so far', stroke: LINE, paths: () => null, points: { show: true, size: 7, width: 2, fill: '#fff', stroke: LINE } },
     ],
     bands: [{ series: [3, 2], fill: BAND }],
     axes: [
@@ -521,24 +549,30 @@ function makeChart(figure, key) {
       { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 48 },
     ],
     hooks: { setCursor: [(u) => describe(key, u.cursor.idx)] },
-  }, [[], [], [], []], target);
+  }, [[], [], [], [], []], target);
   new ResizeObserver(() => plot.setSize({ width: target.clientWidth, height: 180 })).observe(target);
   charts[key] = { plot, figure, points: [], span: null };
 }
 
 // renderTrend gives each chart the trend's points. A point resting on
-// fewer than MIN_RESPONSES responses is left out, as a gap.
+// fewer than MIN_RESPONSES responses is left out, as a gap; the current
+// step, still filling (partial), is drawn apart as a hollow point.
 function renderTrend(trend, span) {
   setText(el.trendSpan, `· ${span.text}`);
   const xs = trend.points.map((p) => Date.parse(p.from) / 1000);
+  // The last point, when partial, is the step that holds now (a first
+  // point cut by a period's start is partial too, but complete data).
+  const last = trend.points.length - 1;
+  const current = (p, i) => i === last && p.partial;
   for (const [key, chart] of Object.entries(charts)) {
     const scored = (p) => p[key].responses >= MIN_RESPONSES && p[key].score !== null;
-    const ys = trend.points.map((p) => (scored(p) ? p[key].score : null));
+    const ys = trend.points.map((p, i) => (scored(p) && !current(p, i) ? p[key].score : null));
+    const now = trend.points.map((p, i) => (scored(p) && current(p, i) ? p[key].score : null));
     const lo = trend.points.map((p) => (scored(p) && p[key].interval ? p[key].interval.low : null));
     const hi = trend.points.map((p) => (scored(p) && p[key].interval ? p[key].interval.high : null));
     chart.points = trend.points;
     chart.span = span;
-    chart.plot.setData([xs, ys, lo, hi]);
+    chart.plot.setData([xs, ys, lo, hi, now]);
     $('.plot', chart.figure).setAttribute('aria-label', summarize(key, trend.points, span, trend.touchpoint));
     describe(key, chart.plot.cursor.idx);
   }
@@ -578,7 +612,7 @@ function describe(key, idx) {
     ? `${value(key, p)} (${m.interval.low.toFixed(METRICS[key].digits)} to ${m.interval.high.toFixed(METRICS[key].digits)})`
     : 'too few';
   const label = idx !== null && idx !== undefined ? '' : 'Latest: ';
-  setText(summary, `${label}${when(p.from, span)} — ${reading}, ${count(m.responses)} responses · ${tally}`);
+  setText(summary, `${label}${when(p.from, span, p === points[points.length - 1] && p.partial)} — ${reading}, ${count(m.responses)} responses · ${tally}`);
 }
 
 // ---- the controls ----
@@ -623,22 +657,24 @@ function setText(node, text) {
 
 const count = (n) => n.toLocaleString('en-US');
 const value = (key, p) => p[key].score.toFixed(METRICS[key].digits) + METRICS[key].unit;
-const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: zone });
 
-// when names a trend point by its start: an hour (with its day) or a day.
-function when(iso, span) {
+// when names a trend point by its start, in the business zone: an hour
+// (with its day) or a day; "so far" marks the step still filling.
+function when(iso, span, partial) {
   const d = new Date(iso);
-  return span.step === '1h'
-    ? d.toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  const text = span.step === '1h'
+    ? d.toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit', timeZone: zone })
+    : d.toLocaleDateString([], { month: 'short', day: 'numeric', timeZone: zone });
+  return partial ? `${text} (so far)` : text;
 }
 
-// since writes when a result's time begins: a clock time within the last
-// day, a date and time before. (Its end is the bucket that holds now.)
+// since writes when a result's time begins, in the business zone: a clock
+// time within the last day, a date and time before. (It ends now.)
 function since(iso) {
   const d = new Date(iso);
-  const hhmm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return Date.now() - d < 20 * 3600 * 1000 ? hhmm : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${hhmm}`;
+  const hhmm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', timeZone: zone });
+  return Date.now() - d < 20 * 3600 * 1000 ? hhmm : `${d.toLocaleDateString([], { month: 'short', day: 'numeric', timeZone: zone })}, ${hhmm}`;
 }
 
 // ---- start ----

@@ -3,6 +3,8 @@ package windowtext
 import (
 	"testing"
 	"time"
+
+	"github.com/cxscore/cxscore/window"
 )
 
 func TestParse(t *testing.T) {
@@ -31,6 +33,33 @@ func TestParse(t *testing.T) {
 		_, d, err := Parse("window", tt.text, "1h")
 		if (err == nil) != tt.ok || d != tt.want {
 			t.Errorf("Parse(%q) = %v, %v; want %v, ok %t", tt.text, d, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseStep(t *testing.T) {
+	tests := []struct {
+		text string
+		want time.Duration
+		ok   bool
+	}{
+		{"", time.Hour, true}, // the default
+		{"1h", time.Hour, true},
+		{"15m", 15 * time.Minute, true},
+		{"1d", 24 * time.Hour, true},
+		{"1w", 7 * 24 * time.Hour, true},
+		{"2w", 14 * 24 * time.Hour, true},
+		{"1mo", window.Month, true},
+		{"0w", 0, false},
+		{"w", 0, false},
+		{"2mo", 0, false},
+		{"1month", 0, false},
+		{"-1h", 0, false},
+	}
+	for _, tt := range tests {
+		_, d, err := ParseStep(tt.text, "1h")
+		if (err == nil) != tt.ok || d != tt.want {
+			t.Errorf("ParseStep(%q) = %v, %v; want %v, ok %t", tt.text, d, err, tt.want, tt.ok)
 		}
 	}
 }
