@@ -135,6 +135,38 @@
 // {"window":"7d","stages":[]}; the dashboard then shows no journey
 // scorecard.
 //
+// # Alerts
+//
+// -alerts FILE names webhooks and score rules, as JSON:
+//
+//	{"webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}],
+//	 "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h",
+//	            "below": 70, "min_responses": 20, "cooldown": "10m", "webhook": "ops"},
+//	           {"name": "nps-drop", "kind": "drop", "metric": "nps", "window": "1h",
+//	            "against": "previous", "min_responses": 30, "cooldown": "10m",
+//	            "segment": "enterprise", "touchpoint": "*", "webhook": "ops"}]}
+//
+// A threshold rule has one of below and above; a drop or rise rule has
+// against (previous, week, year or rest; default previous) and level
+// (default 0.05). segment and touchpoint default to "*". Response rules
+// (kind "response") are not supported yet. The file is read once, at
+// start; one that is invalid stops the sidecar with exit status 2 and a
+// message naming the rule or webhook and its bad field. The rules are
+// evaluated every -alert-every (30s) as package alert describes: a rule
+// that stays true fires once, at most once per cooldown, and is followed
+// by a resolved notice. Each alert is POSTed to its rule's webhook, signed
+// (X-Cxscore-Signature: sha256=<hex HMAC-SHA256 of the body>) and with an
+// X-Cxscore-Event-Id that every retry repeats; a 2xx answer is delivery,
+// anything else or no answer within 5 s is retried with backoff (8 tries
+// over more than 3 minutes), then given up. Every alert is also logged
+// (msg=alert). /metrics counts them: cxscore_alerts_fired_total{rule,state},
+// and by rule and webhook cxscore_alerts_delivered_total, _retried_total,
+// _given_up_total and _dropped_total. GET /v1/alerts (behind the token)
+// lists the last 100 alerts, newest first, as {"alerts": [{"alert":
+// <the webhook body>, "webhook", "delivery": "pending", "delivered",
+// "given_up", "dropped" or "none", "attempts"}]}. Alerts not yet delivered
+// at shutdown are given up; alert state does not survive a restart yet.
+//
 // # Dashboard
 //
 // GET / is a live dashboard for a person: per touchpoint and for all of

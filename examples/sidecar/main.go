@@ -78,6 +78,9 @@ type config struct {
 	nats            natsConfig
 	journeyPath     string
 	journey         []httpapi.Stage // read from journeyPath
+	alertsPath      string
+	alerts          *alertsConfig // read from alertsPath; nil: none
+	alertEvery      time.Duration
 }
 
 var errUsage = errors.New("usage")
@@ -96,6 +99,7 @@ Serves a cxscore engine (in memory) over HTTP:
   GET  /v1/snapshot the whole state, to keep or to merge elsewhere (curl -o cxscore.snap)
   POST /v1/merge    add a snapshot (the body, curl --data-binary @cxscore.snap) to the state (with -merge)
   DELETE /v1/keys   ?segment=S&touchpoint=T  forget a key, or a whole segment without touchpoint
+  GET  /v1/alerts   the last 100 alerts of the -alerts rules and their delivery state
   DELETE /v1/responses/ID  forget a response (sent with a response_id) and take its answer out of every score
   GET  /metrics     Prometheus exposition
   GET  /healthz     alive;  GET /readyz  ready for traffic (503 while shutting down)
@@ -169,6 +173,10 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&c.nats.clusterListen, "nats-cluster-listen", "127.0.0.1:6222", "`host:port` the embedded server listens on for the cluster's routes")
 	fs.StringVar(&c.journeyPath, "journey", "", "`file` of the customer journey that GET /v1/journey and the dashboard score stage by stage:\n"+
 		`{"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]}, ...]}, read at start`)
+	fs.StringVar(&c.alertsPath, "alerts", "", "`file` of alert webhooks and rules, read at start: "+
+		`{"webhooks": [{"name": "ops", "url": "...", "secret": "..."}], "rules": [{"name": "csat-low", "kind": "threshold", ...}]}`+
+		"\n(kinds threshold, drop and rise; response rules are not supported yet)")
+	fs.DurationVar(&c.alertEvery, "alert-every", 30*time.Second, "how often the -alerts rules are evaluated")
 	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -250,6 +258,14 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if c.journeyPath != "" {
 		if c.journey, err = readJourney(c.journeyPath); err != nil {
 			return bad("-journey %s: %v", c.journeyPath, err)
+		}
+	}
+	if c.alertEvery <= 0 {
+		return bad("-alert-every %v, want > 0", c.alertEvery)
+	}
+	if c.alertsPath != "" {
+		if c.alerts, err = readAlerts(c.alertsPath); err != nil {
+			return bad("-alerts %s: %v", c.alertsPath, err)
 		}
 	}
 	if c.metricsWindows, err = metrics.ParseWindows(*windows); err != nil {
@@ -337,6 +353,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer ln.Close()
+	var al *alerting               // nil without -alerts
+	var alertsHandler http.Handler // nil without -alerts: GET /v1/alerts is not served
+	if c.alerts != nil {
+		if al, err = newAlerting(c.alerts, e, logger); err != nil {
+			return err
+		}
+		defer al.closeHooks() // on a way out before start; stop closes them too
+		registry.MustRegister(al)
+		alertsHandler = al
+	}
 	var recorder httpapi.Recorder // nil: the engine records
 	if rep != nil {
 		recorder = rep
@@ -361,6 +387,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Logger:   logger,
 		Recorder: recorder,
 		Journey:  c.journey,
+		Alerts:   alertsHandler,
 	})
 	if err != nil {
 		return err
@@ -397,6 +424,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if keeper != nil {
 		keeper.Start()
 		defer keeper.Close() // a last write on every way out; the one below reports its error
+	}
+	if al != nil {
+		al.start(ctx, c.alertEvery)
+		defer al.stop() // before e.Close, deferred above
+		logger.Info("alerts", "rules", len(c.alerts.rules), "webhooks", len(c.alerts.webhooks), "every", c.alertEvery)
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -67,6 +67,10 @@ type Options struct {
 	// example promhttp.HandlerFor over a registry holding the collector of
 	// package metrics and Handler.Collector. Zero: not served.
 	Metrics http.Handler
+	// Alerts, if set, is served at GET /v1/alerts behind the token: the
+	// recent alerts and their delivery state, as the sidecar keeps them.
+	// Zero: not served.
+	Alerts http.Handler
 	// Ready, if set, is asked by GET /readyz: a non-nil error answers 503
 	// with the error's text, for example while snapshot writes fail. Zero:
 	// ready until Drain.
@@ -240,6 +244,9 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 	}
 	if o.Metrics != nil {
 		route("GET /metrics", auth(o.Metrics))
+	}
+	if o.Alerts != nil {
+		route("GET /v1/alerts", auth(o.Alerts))
 	}
 	route("GET /healthz", http.HandlerFunc(h.handleHealth))
 	route("GET /readyz", http.HandlerFunc(h.handleReady))

@@ -1,0 +1,69 @@
+package alert_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cxscore/cxscore/alert"
+	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/window"
+)
+
+func Example() {
+	clock := window.NewManualClock(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
+	e, _ := engine.New(engine.Config{Clock: clock})
+	defer e.Close()
+	ev, err := alert.New(alert.Config{Engine: e, Rules: []alert.Rule{{
+		Name: "csat-low", Kind: alert.Threshold, Metric: engine.CSAT,
+		Window: time.Hour, Bound: 70, MinResponses: 3, Cooldown: 10 * time.Minute,
+	}}})
+	if err != nil {
+		panic(err)
+	}
+	for _, score := range []int{5, 2, 1, 2} {
+		e.Record(engine.Event{Segment: "smb", Touchpoint: "support", Metric: engine.CSAT, Score: score})
+	}
+	ev.Evaluate(clock.Now()) // fires: 25% satisfied from 4 responses
+	clock.Advance(time.Minute)
+	ev.Evaluate(clock.Now()) // still true: nothing new
+	clock.Advance(2 * time.Hour)
+	ev.Evaluate(clock.Now()) // the window is empty: resolved
+	for len(ev.Alerts()) > 0 {
+		a := <-ev.Alerts()
+		fmt.Printf("%s %s at %s: CSAT %.0f from %d responses\n", a.Rule, a.State, a.Time.Format("15:04"), a.Current.Score, a.Current.Responses)
+	}
+	// Output:
+	// csat-low firing at 10:00: CSAT 25 from 4 responses
+	// csat-low resolved at 12:01: CSAT 0 from 0 responses
+}
+
+// A drop rule: this hour's NPS significantly below the previous hour's.
+func ExampleRule_drop() {
+	clock := window.NewManualClock(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
+	e, _ := engine.New(engine.Config{Clock: clock})
+	defer e.Close()
+	record := func(score, n int) {
+		for range n {
+			e.Record(engine.Event{Segment: "enterprise", Touchpoint: "web", Metric: engine.NPS, Score: score})
+		}
+	}
+	record(10, 30)
+	clock.Advance(90 * time.Minute) // the window ends now; the previous hour holds the 10s
+	record(3, 30)
+	ev, _ := alert.New(alert.Config{Engine: e, Notify: func(a alert.Alert) {
+		fmt.Printf("%s %s: NPS %+.0f (%.0f → %.0f), p < 0.001: %v\n", a.Rule, a.State,
+			a.Difference, a.Baseline.Score, a.Current.Score, a.PValue < 0.001)
+	}, Rules: []alert.Rule{{
+		Name: "nps-drop", Kind: alert.Drop, Metric: engine.NPS, Segment: "enterprise",
+		Window: time.Hour, Against: engine.Previous, MinResponses: 30,
+	}}})
+	ev.Evaluate(clock.Now())
+	// Output: nps-drop firing: NPS -200 (100 → -100), p < 0.001: true
+}
+
+// A receiver checks a delivery's signature over the raw body.
+func ExampleSign() {
+	body := []byte(`{"rule":"csat-low","state":"firing"}`)
+	fmt.Println(alert.Sign("s3cret", body))
+	// Output: sha256=12b546d5a1594d12dfe27b8a6f5992ee05bf12d4cc841de2c63bdbacddd88546
+}

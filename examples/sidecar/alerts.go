@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cxscore/cxscore/alert"
+	"github.com/cxscore/cxscore/engine"
+	"github.com/cxscore/cxscore/server/metrics"
+)
+
+// alertsFile is the format of -alerts's file: webhooks, and rules that
+// name one of them.
+//
+//	{"webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}],
+//	 "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70,
+//	            "min_responses": 20, "cooldown": "10m", "webhook": "ops"}, ...]}
+type alertsFile struct {
+	Webhooks []webhookJSON `json:"webhooks"`
+	Rules    []ruleJSON    `json:"rules"`
+}
+
+type webhookJSON struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
+}
+
+type ruleJSON struct {
+	Name         string   `json:"name"`
+	Kind         string   `json:"kind"`
+	Metric       string   `json:"metric"`
+	Window       string   `json:"window"`
+	Below        *float64 `json:"below"`
+	Above        *float64 `json:"above"`
+	MinResponses int      `json:"min_responses"`
+	Cooldown     string   `json:"cooldown"`
+	Against      string   `json:"against"`
+	Level        float64  `json:"level"`
+	Segment      string   `json:"segment"`
+	Touchpoint   string   `json:"touchpoint"`
+	Webhook      string   `json:"webhook"`
+	MaxScore     *int     `json:"max_score"` // response rules: not supported yet
+}
+
+// alertsConfig is a checked -alerts file.
+type alertsConfig struct {
+	webhooks []alert.WebhookConfig
+	rules    []alert.Rule
+}
+
+// maxAlertsBytes bounds an -alerts file.
+const maxAlertsBytes = 1 << 20
+
+// readAlerts reads and checks an -alerts file. Its errors name the bad
+// field: rules[2] "nps-drop": window "1x": ...
+func readAlerts(path string) (*alertsConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAlertsBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxAlertsBytes {
+		return nil, fmt.Errorf("the file is over %d bytes", maxAlertsBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var j alertsFile
+	if err := dec.Decode(&j); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return nil, fmt.Errorf("the file is not valid JSON: line %d: %v", lineOf(b, syntax.Offset), err)
+		case errors.As(err, &typ) && typ.Field != "":
+			return nil, fmt.Errorf("%s is %s, want %s", typ.Field, article(typ.Value), typ.Type)
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return nil, errors.New(`the file is empty or ends in the middle of its JSON; want {"webhooks": [...], "rules": [...]}`)
+		default:
+			return nil, fmt.Errorf("%v", trimJSON(err))
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("the file holds more after its JSON object, at line %d; want one object", lineOf(b, dec.InputOffset()))
+	}
+	c := &alertsConfig{}
+	hooks := map[string]bool{}
+	for i, w := range j.Webhooks {
+		at := fmt.Sprintf("webhooks[%d] %q", i, w.Name)
+		if w.Name == "" {
+			return nil, fmt.Errorf("%s: name: empty, want a name for rules to use", at)
+		}
+		if hooks[w.Name] {
+			return nil, fmt.Errorf("%s: name: used twice", at)
+		}
+		hooks[w.Name] = true
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s: url: %q, want an http:// or https:// URL", at, w.URL)
+		}
+		c.webhooks = append(c.webhooks, alert.WebhookConfig{Name: w.Name, URL: w.URL, Secret: w.Secret})
+	}
+	if len(j.Rules) == 0 {
+		return nil, errors.New(`rules: none; want {"rules": [{"name": ..., "kind": "threshold", ...}]}`)
+	}
+	for i, r := range j.Rules {
+		at := fmt.Sprintf("rules[%d] %q", i, r.Name)
+		bad := func(format string, args ...any) (*alertsConfig, error) {
+			return nil, fmt.Errorf("%s: %s", at, fmt.Sprintf(format, args...))
+		}
+		ar := alert.Rule{Name: r.Name, Segment: r.Segment, Touchpoint: r.Touchpoint, MinResponses: r.MinResponses,
+			Level: r.Level, Webhook: r.Webhook}
+		switch r.Kind {
+		case "threshold":
+			ar.Kind = alert.Threshold
+		case "drop":
+			ar.Kind = alert.Drop
+		case "rise":
+			ar.Kind = alert.Rise
+		case "response":
+			return bad(`kind: "response" rules are not supported yet; use threshold, drop or rise`)
+		default:
+			return bad("kind: %q, want threshold, drop or rise", r.Kind)
+		}
+		if r.MaxScore != nil {
+			return bad("max_score: only for response rules, which are not supported yet")
+		}
+		if ar.Metric, err = engine.ParseMetric(r.Metric); err != nil {
+			return bad("metric: %q, want csat, ces or nps", r.Metric)
+		}
+		if r.Window == "" {
+			return bad(`window: missing, want a window such as "1h" or "7d"`)
+		}
+		if ws, err := metrics.ParseWindows(r.Window); err != nil || len(ws) != 1 {
+			return bad(`window: %q, want a window such as "1h" or "7d"`, r.Window)
+		} else {
+			ar.Window = ws[0].Duration
+		}
+		if r.Cooldown != "" {
+			ws, err := metrics.ParseWindows(r.Cooldown)
+			if err != nil || len(ws) != 1 {
+				return bad(`cooldown: %q, want a duration such as "10m"`, r.Cooldown)
+			}
+			ar.Cooldown = ws[0].Duration
+		}
+		if ar.Kind == alert.Threshold {
+			switch {
+			case (r.Below == nil) == (r.Above == nil):
+				return bad("below, above: want exactly one of them in a threshold rule")
+			case r.Below != nil:
+				ar.Bound = *r.Below
+			default:
+				ar.Bound, ar.Above = *r.Above, true
+			}
+			if r.Against != "" {
+				return bad("against: only for drop and rise rules")
+			}
+		} else {
+			if r.Below != nil || r.Above != nil {
+				return bad("below, above: only for threshold rules")
+			}
+			switch r.Against {
+			case "", "previous":
+				ar.Against = engine.Previous
+			case "week":
+				ar.Against = engine.WeekEarlier
+			case "year":
+				ar.Against = engine.YearEarlier
+			case "rest":
+				ar.Against = engine.Rest
+			default:
+				return bad("against: %q, want previous, week, year or rest", r.Against)
+			}
+		}
+		if r.Webhook != "" && !hooks[r.Webhook] {
+			return bad("webhook: %q is not among the webhooks", r.Webhook)
+		}
+		c.rules = append(c.rules, ar)
+	}
+	if err := alert.CheckRules(c.rules); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// alerting is the running alert machinery of the sidecar.
+type alerting struct {
+	eval   *alert.Evaluator
+	hooks  map[string]*alert.Webhook
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	recent []recentAlert // the last maxRecentAlerts, oldest first
+}
+
+// maxRecentAlerts is how many alerts GET /v1/alerts lists.
+const maxRecentAlerts = 100
+
+// recentAlert is one entry of GET /v1/alerts: the alert's webhook body
+// and its delivery state.
+type recentAlert struct {
+	Alert    json.RawMessage `json:"alert"`
+	Webhook  string          `json:"webhook,omitempty"`
+	Delivery string          `json:"delivery"` // none (no webhook), pending, delivered, given_up or dropped
+	Attempts int             `json:"attempts"`
+	eventID  string
+}
+
+// note adds an alert to the recent ones.
+func (a *alerting) note(al alert.Alert, delivery string) {
+	body, _ := alert.Body(al)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.recent) == maxRecentAlerts {
+		a.recent = append(a.recent[:0], a.recent[1:]...)
+	}
+	a.recent = append(a.recent, recentAlert{Alert: body, Webhook: al.Webhook, Delivery: delivery, eventID: al.EventID})
+}
+
+// delivered records the end of an alert's delivery.
+func (a *alerting) delivered(al alert.Alert, ok bool, attempts int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if r := &a.recent[i]; r.eventID == al.EventID {
+			r.Delivery, r.Attempts = "given_up", attempts
+			if ok {
+				r.Delivery = "delivered"
+			}
+			return
+		}
+	}
+}
+
+func (a *alerting) markDropped(al alert.Alert) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		if a.recent[i].eventID == al.EventID {
+			a.recent[i].Delivery = "dropped"
+			return
+		}
+	}
+}
+
+// ServeHTTP answers GET /v1/alerts: {"alerts": [...]}, newest first.
+func (a *alerting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	list := make([]recentAlert, 0, len(a.recent))
+	for i := len(a.recent) - 1; i >= 0; i-- {
+		list = append(list, a.recent[i])
+	}
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"alerts": list})
+}
+
+// newAlerting builds c's webhooks (their goroutines run from here on) and
+// an evaluator of its rules; start runs the evaluator.
+func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alerting, error) {
+	a := &alerting{hooks: map[string]*alert.Webhook{}, done: make(chan struct{}), cancel: func() {}}
+	for _, wc := range c.webhooks {
+		wc.Done = a.delivered
+		w, err := alert.NewWebhook(wc)
+		if err != nil {
+			a.closeHooks()
+			return nil, err
+		}
+		a.hooks[wc.Name] = w
+	}
+	var err error
+	a.eval, err = alert.New(alert.Config{Engine: e, Rules: c.rules, Notify: func(al alert.Alert) {
+		logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
+			"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
+		w := a.hooks[al.Webhook]
+		if w == nil {
+			a.note(al, "none")
+			return
+		}
+		a.note(al, "pending") // before Send, which may deliver at once
+		if !w.Send(al) {
+			a.markDropped(al)
+			logger.Warn("alert dropped: the webhook's queue is full", "rule", al.Rule, "webhook", al.Webhook)
+		}
+	}})
+	if err != nil {
+		a.closeHooks()
+		return nil, err
+	}
+	close(a.done) // nothing to wait for until start
+	return a, nil
+}
+
+// start evaluates the rules every interval until ctx ends or stop.
+func (a *alerting) start(ctx context.Context, every time.Duration) {
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.done = make(chan struct{})
+	go func() {
+		defer close(a.done)
+		a.eval.Run(ctx, every)
+	}()
+}
+
+// stop stops the evaluator, waits for it, then closes the webhooks:
+// alerts still undelivered are given up and counted. Safe to call twice.
+func (a *alerting) stop() {
+	a.cancel()
+	<-a.done
+	a.closeHooks()
+}
+
+func (a *alerting) closeHooks() {
+	for _, w := range a.hooks {
+		w.Close()
+	}
+}
+
+// Descriptions of the alert counters in /metrics.
+var (
+	alertFiredDesc = prometheus.NewDesc("cxscore_alerts_fired_total",
+		"Alerts raised by a rule of -alerts, by state: firing or resolved.", []string{"rule", "state"}, nil)
+	alertDroppedDesc = prometheus.NewDesc("cxscore_alerts_dropped_total",
+		"Alerts dropped because the webhook's queue was full.", []string{"rule", "webhook"}, nil)
+	alertErrorsDesc = prometheus.NewDesc("cxscore_alerts_evaluation_errors_total",
+		"Evaluations of a rule the engine could not answer (a window its tiers do not retain).", []string{"rule"}, nil)
+	alertDeliveredDesc = prometheus.NewDesc("cxscore_alerts_delivered_total",
+		"Alerts a webhook answered with 2xx.", []string{"rule", "webhook"}, nil)
+	alertRetriedDesc = prometheus.NewDesc("cxscore_alerts_retried_total",
+		"Delivery attempts after a failed one.", []string{"rule", "webhook"}, nil)
+	alertGivenUpDesc = prometheus.NewDesc("cxscore_alerts_given_up_total",
+		"Alerts given up after every attempt failed, or still queued at shutdown.", []string{"rule", "webhook"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (a *alerting) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: the evaluator's counters by
+// rule, and each webhook's by rule.
+func (a *alerting) Collect(ch chan<- prometheus.Metric) {
+	for rule, c := range a.eval.Counts() {
+		ch <- prometheus.MustNewConstMetric(alertFiredDesc, prometheus.CounterValue, float64(c.Fired), rule, "firing")
+		ch <- prometheus.MustNewConstMetric(alertFiredDesc, prometheus.CounterValue, float64(c.Resolved), rule, "resolved")
+		ch <- prometheus.MustNewConstMetric(alertErrorsDesc, prometheus.CounterValue, float64(c.Errors), rule)
+	}
+	for name, w := range a.hooks {
+		for rule, d := range w.Counts() {
+			ch <- prometheus.MustNewConstMetric(alertDeliveredDesc, prometheus.CounterValue, float64(d.Delivered), rule, name)
+			ch <- prometheus.MustNewConstMetric(alertRetriedDesc, prometheus.CounterValue, float64(d.Retried), rule, name)
+			ch <- prometheus.MustNewConstMetric(alertGivenUpDesc, prometheus.CounterValue, float64(d.GivenUp), rule, name)
+			ch <- prometheus.MustNewConstMetric(alertDroppedDesc, prometheus.CounterValue, float64(d.Dropped), rule, name)
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cxscore/cxscore/alert"
+	"github.com/cxscore/cxscore/engine"
+)
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "alerts.json")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const goodAlerts = `{
+  "webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}],
+  "rules": [
+    {"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70, "min_responses": 20, "cooldown": "10m", "webhook": "ops"},
+    {"name": "nps-drop", "kind": "drop", "metric": "nps", "window": "1h", "against": "previous", "min_responses": 30, "cooldown": "10m", "segment": "enterprise", "touchpoint": "*", "webhook": "ops"},
+    {"name": "ces-high", "kind": "threshold", "metric": "ces", "window": "7d", "above": 6},
+    {"name": "csat-rise", "kind": "rise", "metric": "csat", "window": "24h", "against": "rest", "level": 0.01, "segment": "smb"}
+  ]
+}`
+
+func TestAlertsFlag(t *testing.T) {
+	c, err := parseFlags([]string{"-alerts", writeFile(t, goodAlerts), "-alert-every", "5s"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []alert.Rule{
+		{Name: "csat-low", Kind: alert.Threshold, Metric: engine.CSAT, Window: time.Hour, Bound: 70, MinResponses: 20, Cooldown: 10 * time.Minute, Webhook: "ops"},
+		{Name: "nps-drop", Kind: alert.Drop, Metric: engine.NPS, Window: time.Hour, Against: engine.Previous, MinResponses: 30, Cooldown: 10 * time.Minute,
+			Segment: "enterprise", Touchpoint: "*", Webhook: "ops"},
+		{Name: "ces-high", Kind: alert.Threshold, Metric: engine.CES, Window: 7 * 24 * time.Hour, Bound: 6, Above: true},
+		{Name: "csat-rise", Kind: alert.Rise, Metric: engine.CSAT, Window: 24 * time.Hour, Against: engine.Rest, Level: 0.01, Segment: "smb"},
+	}
+	if c.alertEvery != 5*time.Second || c.alerts == nil || len(c.alerts.rules) != len(want) {
+		t.Fatalf("got every %v, alerts %+v; want 5s and %d rules", c.alertEvery, c.alerts, len(want))
+	}
+	for i := range want {
+		if c.alerts.rules[i] != want[i] {
+			t.Errorf("rule %d: got %+v, want %+v", i, c.alerts.rules[i], want[i])
+		}
+	}
+	if w := c.alerts.webhooks; len(w) != 1 || w[0].Name != "ops" || w[0].URL != "http://127.0.0.1:9000/hook" || w[0].Secret != "s3cret" {
+		t.Errorf("got webhooks %+v, want ops", w)
+	}
+	if c, _ := parseFlags(nil, func(string) string { return "" }, io.Discard); c.alertEvery != 30*time.Second || c.alerts != nil {
+		t.Errorf("defaults: got every %v, alerts %v; want 30s and none", c.alertEvery, c.alerts)
+	}
+}
+
+func TestAlertsFlagRejects(t *testing.T) {
+	hook := `"webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook"}], `
+	rule := func(fields string) string {
+		return `{` + hook + `"rules": [{"name": "r", ` + fields + `}]}`
+	}
+	const ok = `"kind": "threshold", "metric": "csat", "window": "1h", "below": 70`
+	for name, tc := range map[string]struct{ file, want string }{
+		"not JSON":        {`{"rules": [`, "ends in the middle"},
+		"empty":           {``, "empty"},
+		"unknown field":   {rule(ok + `, "belwo": 3`), `"belwo"`},
+		"no rules":        {`{` + hook + `"rules": []}`, "rules: none"},
+		"response":        {rule(`"kind": "response", "metric": "nps", "max_score": 6`), "not supported yet"},
+		"kind":            {rule(`"kind": "dip", "metric": "csat", "window": "1h"`), "kind"},
+		"metric":          {rule(`"kind": "threshold", "metric": "xps", "window": "1h", "below": 7`), "metric"},
+		"window":          {rule(`"kind": "threshold", "metric": "csat", "window": "1x", "below": 7`), "window"},
+		"no window":       {rule(`"kind": "threshold", "metric": "csat", "below": 7`), "window: missing"},
+		"cooldown":        {rule(ok + `, "cooldown": "soon"`), "cooldown"},
+		"both bounds":     {rule(ok + `, "above": 90`), "below, above"},
+		"no bound":        {rule(`"kind": "threshold", "metric": "csat", "window": "1h"`), "below, above"},
+		"bound on drop":   {rule(`"kind": "drop", "metric": "csat", "window": "1h", "below": 7`), "below, above"},
+		"against":         {rule(`"kind": "drop", "metric": "csat", "window": "1h", "against": "yesterday"`), "against"},
+		"level":           {rule(`"kind": "drop", "metric": "csat", "window": "1h", "level": 2`), "level"},
+		"min_responses":   {rule(ok + `, "min_responses": -1`), "min_responses"},
+		"min as a string": {rule(ok + `, "min_responses": "20"`), "min_responses"},
+		"unknown webhook": {rule(ok + `, "webhook": "pager"`), "webhook"},
+		"webhook url":     {`{"webhooks": [{"name": "ops", "url": "ftp://x"}], "rules": [{"name": "r", ` + ok + `}]}`, "url"},
+		"webhook name":    {`{"webhooks": [{"url": "http://x"}], "rules": [{"name": "r", ` + ok + `}]}`, "name"},
+		"rule name":       {`{"rules": [{` + ok + `}]}`, "name"},
+		"same rule twice": {`{"rules": [{"name": "r", ` + ok + `}, {"name": "r", ` + ok + `}]}`, "used twice"},
+	} {
+		var out strings.Builder
+		_, err := parseFlags([]string{"-alerts", writeFile(t, tc.file)}, func(string) string { return "" }, &out)
+		if !errors.Is(err, errUsage) || !strings.Contains(out.String(), tc.want) || !strings.Contains(out.String(), "-alerts") {
+			t.Errorf("%s: got %v, output %q; want a usage error naming %s", name, err, out.String(), tc.want)
+		}
+	}
+	var out strings.Builder
+	if _, err := parseFlags([]string{"-alert-every", "0s"}, func(string) string { return "" }, &out); !errors.Is(err, errUsage) || !strings.Contains(out.String(), "-alert-every") {
+		t.Errorf("-alert-every 0: got %v, %q; want a usage error", err, out.String())
+	}
+	if _, err := parseFlags([]string{"-alerts", filepath.Join(t.TempDir(), "missing.json")}, func(string) string { return "" }, io.Discard); !errors.Is(err, errUsage) {
+		t.Errorf("missing file: got %v, want a usage error", err)
+	}
+}
+
+// TestAlertsEndToEnd runs the sidecar with a threshold rule and a webhook
+// to a receiver started here: low CSAT answers arrive as one signed
+// firing alert, and SIGTERM stops the sidecar cleanly.
+func TestAlertsEndToEnd(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("stops the sidecar with SIGTERM")
+	}
+	var mu sync.Mutex
+	got := map[string][]map[string]any{} // bodies by event id
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if sig := r.Header.Get("X-Cxscore-Signature"); !hmac.Equal([]byte(sig), []byte(alert.Sign("s3cret", body))) {
+			t.Errorf("got signature %q, want that of the body", sig)
+		}
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		mu.Lock()
+		got[r.Header.Get("X-Cxscore-Event-Id")] = append(got[r.Header.Get("X-Cxscore-Event-Id")], m)
+		mu.Unlock()
+	}))
+	defer recv.Close()
+	file := writeFile(t, `{"webhooks": [{"name": "ops", "url": "`+recv.URL+`", "secret": "s3cret"}],
+	  "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70, "min_responses": 3, "webhook": "ops"}]}`)
+	sc := startSidecar(t, buildSidecar(t), "-addr", "127.0.0.1:0", "-alerts", file, "-alert-every", "50ms")
+	var events []string
+	for range 4 {
+		events = append(events, event("smb", "support", "csat", 1, "", time.Time{}))
+	}
+	res, err := http.Post(sc.url+"/v1/events", ndjson, strings.NewReader(strings.Join(events, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	sc.waitFor(t, "msg=alert")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // several more evaluations: the rule stays true, nothing more fires
+	mu.Lock()
+	if len(got) != 1 {
+		t.Errorf("got %d alerts %v, want 1", len(got), got)
+	}
+	for _, bodies := range got {
+		b := bodies[0]
+		if len(bodies) != 1 || b["rule"] != "csat-low" || b["state"] != "firing" || b["score"] != 0.0 || b["responses"] != 4.0 {
+			t.Errorf("got %v, want one firing csat-low alert, score 0 from 4 responses", bodies)
+		}
+	}
+	mu.Unlock()
+	var list struct {
+		Alerts []struct {
+			Alert    map[string]any `json:"alert"`
+			Webhook  string         `json:"webhook"`
+			Delivery string         `json:"delivery"`
+			Attempts int            `json:"attempts"`
+		} `json:"alerts"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		sc.get(t, "/v1/alerts", &list)
+		if len(list.Alerts) == 1 && list.Alerts[0].Delivery == "delivered" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if l := list.Alerts; len(l) != 1 || l[0].Delivery != "delivered" || l[0].Attempts != 1 || l[0].Webhook != "ops" || l[0].Alert["rule"] != "csat-low" {
+		t.Errorf("/v1/alerts: got %+v, want the csat-low alert delivered to ops in 1 attempt", l)
+	}
+	metrics := sc.scrape(t)
+	for _, want := range []string{`cxscore_alerts_fired_total{rule="csat-low",state="firing"} 1`,
+		`cxscore_alerts_delivered_total{rule="csat-low",webhook="ops"} 1`, `cxscore_alerts_given_up_total{rule="csat-low",webhook="ops"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics: no %s in\n%s", want, grepLines(metrics, "cxscore_alerts"))
+		}
+	}
+	sc.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-sc.done:
+		if err != nil {
+			t.Errorf("exit: %v, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sidecar did not stop within 30s of SIGTERM")
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
