@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -61,44 +58,14 @@ type alertsConfig struct {
 	rules    []alert.Rule
 }
 
-// maxAlertsBytes bounds an -alerts file.
-const maxAlertsBytes = 1 << 20
-
 // readAlerts reads and checks an -alerts file. Its errors name the bad
 // field: rules[2] "nps-drop": window "1x": ...
 func readAlerts(path string) (*alertsConfig, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxAlertsBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxAlertsBytes {
-		return nil, fmt.Errorf("the file is over %d bytes", maxAlertsBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var j alertsFile
-	if err := dec.Decode(&j); err != nil {
-		var syntax *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syntax):
-			return nil, fmt.Errorf("the file is not valid JSON: line %d: %v", lineOf(b, syntax.Offset), err)
-		case errors.As(err, &typ) && typ.Field != "":
-			return nil, fmt.Errorf("%s is %s, want %s", typ.Field, article(typ.Value), typ.Type)
-		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-			return nil, errors.New(`the file is empty or ends in the middle of its JSON; want {"webhooks": [...], "rules": [...]}`)
-		default:
-			return nil, fmt.Errorf("%v", trimJSON(err))
-		}
+	if err := readJSONFile(path, jsonFile{shape: `{"webhooks": [...], "rules": [...]}`}, &j); err != nil {
+		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("the file holds more after its JSON object, at line %d; want one object", lineOf(b, dec.InputOffset()))
-	}
+	var err error
 	c := &alertsConfig{}
 	hooks := map[string]bool{}
 	for i, w := range j.Webhooks {
