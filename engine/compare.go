@@ -89,6 +89,18 @@ func (b Baseline) String() string {
 	return fmt.Sprintf("baseline(%d)", uint8(b))
 }
 
+// ParseBaseline returns the baseline of a wire name, as String writes it:
+// previous, week, year or rest. Other names are an error wrapping
+// ErrBaseline.
+func ParseBaseline(name string) (Baseline, error) {
+	for b := Previous; b <= YearEarlier; b++ {
+		if b.String() == name {
+			return b, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q, want previous, week, year or rest", ErrBaseline, name)
+}
+
 // Comparison is the answer of CompareAt: the selection's window, its
 // baseline, and per metric the test of Current against Baseline.
 type Comparison struct {

@@ -417,3 +417,16 @@ func TestCompareYearEarlier(t *testing.T) {
 		t.Errorf("default tiers: got %v, want ErrWindow", err)
 	}
 }
+
+func TestParseBaseline(t *testing.T) {
+	for _, b := range []Baseline{Previous, WeekEarlier, Rest, YearEarlier} {
+		if got, err := ParseBaseline(b.String()); got != b || err != nil {
+			t.Errorf("ParseBaseline(%q) = %v, %v; want %v", b.String(), got, err, b)
+		}
+	}
+	for _, name := range []string{"", "Previous", "month"} {
+		if _, err := ParseBaseline(name); !errors.Is(err, ErrBaseline) {
+			t.Errorf("ParseBaseline(%q): got %v, want ErrBaseline", name, err)
+		}
+	}
+}

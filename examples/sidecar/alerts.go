@@ -141,17 +141,11 @@ func readAlerts(path string) (*alertsConfig, error) {
 			if r.Below != nil || r.Above != nil {
 				return bad("below, above: only for threshold rules")
 			}
-			switch r.Against {
-			case "", "previous":
-				ar.Against = engine.Previous
-			case "week":
-				ar.Against = engine.WeekEarlier
-			case "year":
-				ar.Against = engine.YearEarlier
-			case "rest":
-				ar.Against = engine.Rest
-			default:
-				return bad("against: %q, want previous, week, year or rest", r.Against)
+			ar.Against = engine.Previous
+			if r.Against != "" {
+				if ar.Against, err = engine.ParseBaseline(r.Against); err != nil {
+					return bad("against: %q, want previous, week, year or rest", r.Against)
+				}
 			}
 		}
 		if r.Webhook != "" && !hooks[r.Webhook] {

@@ -57,14 +57,6 @@ func NewChange(c engine.MetricComparison) Change {
 	return ch
 }
 
-// baselines are the values of the against parameter.
-var baselines = map[string]engine.Baseline{
-	"previous": engine.Previous,
-	"week":     engine.WeekEarlier,
-	"year":     engine.YearEarlier,
-	"rest":     engine.Rest,
-}
-
 // handleCompare serves GET /v1/compare?segment=S&touchpoint=T&window=W&against=B,
 // segment and touchpoint repeatable.
 func (s *Handler) handleCompare(w http.ResponseWriter, r *http.Request) {
@@ -117,8 +109,7 @@ func comparison(q url.Values) (compareParams, error) {
 	if p.againstText == "" {
 		p.againstText = "previous"
 	}
-	var ok bool
-	if p.against, ok = baselines[p.againstText]; !ok {
+	if p.against, err = engine.ParseBaseline(p.againstText); err != nil {
 		return p, fmt.Errorf("against %q: want previous (the period of the same length just before), week (the same window a week earlier), year (52 weeks earlier, with tiers that keep a year) or rest (every other key over the same window)", p.againstText)
 	}
 	return p, nil
