@@ -185,6 +185,7 @@ func runModel(t *rapid.T, tiers []window.Tier) {
 	defer e.Close()
 	set, _ := cfg.settings()
 	m := &model{maxKeys: 10, minResp: uint64(cmp.Or(cfg.MinResponses, DefaultMinResponses)), future: set.layout.Future(), keys: map[Key]bool{}}
+	km := &keysModel{model: m} // keys expire as the engine sweeps them
 	for k := range set.layout.Tiers() {
 		m.tiers = append(m.tiers, set.layout.Tier(k))
 	}
@@ -222,7 +223,7 @@ func runModel(t *rapid.T, tiers []window.Tier) {
 				time.Hour, 25 * time.Hour, 8 * 24 * time.Hour, retention + time.Hour}).Draw(t, "advance"))
 		case op <= 5:
 			ev := drawEvent(now)
-			want := m.expect(now.UnixNano(), ev)
+			want, _ := km.record(now.UnixNano(), ev)
 			var err error
 			if rapid.Bool().Draw(t, "at") {
 				err = e.RecordAt(now, ev)
@@ -232,18 +233,13 @@ func runModel(t *rapid.T, tiers []window.Tier) {
 			if !errors.Is(err, want) || (want == nil) != (err == nil) {
 				t.Fatalf("step %d: Record(%+v): got %v, want %v", step, ev, err, want)
 			}
-			if err == nil {
-				m.accept(ev)
-			}
 		case op == 6: // a batch, good and bad events mixed
 			batch := make([]Event, rapid.IntRange(1, 5).Draw(t, "batch"))
 			var wantRejected []int
 			for i := range batch {
 				batch[i] = drawEvent(now)
-				if m.expect(now.UnixNano(), batch[i]) != nil {
+				if err, _ := km.record(now.UnixNano(), batch[i]); err != nil {
 					wantRejected = append(wantRejected, i)
-				} else {
-					m.accept(batch[i])
 				}
 			}
 			err := e.RecordBatchAt(now, batch)
