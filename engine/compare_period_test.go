@@ -96,7 +96,7 @@ func TestComparePeriodsMatchModel(t *testing.T) {
 			return midnight(y-years, m, d-days)
 		}
 		kept := func(from time.Time) bool { return civil(local)-civil(from) <= days } // the current day and days more
-		ends := func(from, to time.Time) (int64, int64) { // what the engine covers of [from, to) at now
+		ends := func(from, to time.Time) (int64, int64) {                             // what the engine covers of [from, to) at now
 			if to.After(now) {
 				to = now
 			}
