@@ -148,11 +148,7 @@ func (e *Engine) SelectAt(now time.Time, sel Selection, w time.Duration, r *Resu
 // SelectPeriodAt is SelectAt over a calendar period: r covers the period
 // up to now, Partial when it is the current one.
 func (e *Engine) SelectPeriodAt(now time.Time, sel Selection, p Period, r *Result) error {
-	if e.closed.Load() {
-		return ErrClosed
-	}
-	n := now.UnixNano()
-	ps, err := e.period(n, p)
+	n, ps, err := e.periodAt(now, p)
 	if err != nil {
 		return err
 	}
@@ -239,11 +235,7 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 // keep: with the default tiers, a Previous baseline of last month or last
 // quarter), ErrBaseline or ErrClosed.
 func (e *Engine) ComparePeriodAt(now time.Time, sel Selection, p Period, against Baseline, c *Comparison) error {
-	if e.closed.Load() {
-		return ErrClosed
-	}
-	n := now.UnixNano()
-	ps, err := e.period(n, p)
+	n, ps, err := e.periodAt(now, p)
 	if err != nil {
 		return err
 	}

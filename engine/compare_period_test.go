@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -186,11 +185,7 @@ func TestComparePeriodsMatchModel(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: matrix: %v", what, err)
 		}
-		var keys []Key
-		for k := range m.keys {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, compareKeys)
+		keys := m.sortedKeys()
 		if len(rs) != len(keys) {
 			t.Fatalf("%s: matrix of %d keys, want %d", what, len(rs), len(keys))
 		}

@@ -85,11 +85,7 @@ func (e *Engine) keysWindow(now time.Time, w time.Duration) (keysWindow, error) 
 // keysPeriod returns calendar period p up to now. Errors wrap ErrWindow
 // or ErrClosed.
 func (e *Engine) keysPeriod(now time.Time, p Period) (keysWindow, error) {
-	if e.closed.Load() {
-		return keysWindow{}, ErrClosed
-	}
-	n := now.UnixNano()
-	ps, err := e.period(n, p)
+	n, ps, err := e.periodAt(now, p)
 	if err != nil {
 		return keysWindow{}, err
 	}

@@ -171,6 +171,17 @@ func (e *Engine) period(now int64, p Period) (periodSpan, error) {
 	return periodSpan{kind, back, a, b, sp}, nil
 }
 
+// periodAt returns now in Unix nanoseconds and what period p covers then.
+// Errors wrap ErrClosed or ErrWindow.
+func (e *Engine) periodAt(now time.Time, p Period) (int64, periodSpan, error) {
+	if e.closed.Load() {
+		return 0, periodSpan{}, ErrClosed
+	}
+	n := now.UnixNano()
+	ps, err := e.period(n, p)
+	return n, ps, err
+}
+
 func (e *Engine) stamp(t int64) string {
 	return time.Unix(0, t).In(e.set.location).Format(time.RFC3339)
 }
