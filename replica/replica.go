@@ -51,6 +51,14 @@ type Replica struct {
 	delMu     sync.Mutex
 	deletions map[string]*deletion
 
+	// tracked holds the outcomes of the events with a response id that
+	// RecordBatchOutcomes calls wait for, by msgID (outcomes.go); apply
+	// looks only while ntracked > 0.
+	trackMu  sync.Mutex
+	tracked  map[string]*tracked
+	ntracked atomic.Int32
+	idBuf    []byte // guarded by applyMu
+
 	ckptMu  sync.Mutex // one checkpoint at a time
 	ckptBuf bytes.Buffer
 	ckptReq chan struct{}
@@ -106,7 +114,7 @@ func Open(ctx context.Context, eng *engine.Engine, c Config) (*Replica, error) {
 		return nil, fmt.Errorf("%w: it holds %d keys", ErrNotEmpty, st.Keys)
 	}
 	r := &Replica{set: set, eng: eng, log: set.Logger.With("replica", set.Name, "stream", set.Stream),
-		ckptReq: make(chan struct{}, 1), done: make(chan struct{}), deletions: map[string]*deletion{}}
+		ckptReq: make(chan struct{}, 1), done: make(chan struct{}), deletions: map[string]*deletion{}, tracked: map[string]*tracked{}}
 	r.nc, err = nats.Connect(strings.Join(set.URLs, ","),
 		nats.Name("cxscore replica "+set.Name),
 		nats.MaxReconnects(-1),
@@ -296,7 +304,7 @@ func (r *Replica) apply(msg jetstream.Msg) {
 		if n := r.malformed.Add(1); logWorthy(n) {
 			r.log.Warn("skipped a malformed message", "seq", seq, "subject", msg.Subject(), "err", err, "malformed", n)
 		}
-	} else if err := r.applyMessage(msg, &m); err != nil {
+	} else if err := r.applyMessage(msg, seq, &m); err != nil {
 		if n := r.rejected.Add(1); logWorthy(n) {
 			r.log.Warn("skipped a message the engine rejected", "seq", seq, "subject", msg.Subject(), "err", err, "rejected", n)
 		}
@@ -323,7 +331,7 @@ func (r *Replica) apply(msg jetstream.Msg) {
 
 // applyMessage applies m, decoded from msg, to the engine, and hands the
 // outcome of a deletion to its caller if this replica published it.
-func (r *Replica) applyMessage(msg jetstream.Msg, m *message) error {
+func (r *Replica) applyMessage(msg jetstream.Msg, seq uint64, m *message) error {
 	switch m.Kind {
 	case kindDeleteResponse:
 		held, err := r.eng.DeleteResponse(m.Event.ResponseID)
@@ -334,7 +342,14 @@ func (r *Replica) applyMessage(msg jetstream.Msg, m *message) error {
 		r.deleted(msg, deletion{keys: n, err: err})
 		return err
 	}
-	return r.eng.Record(m.engineEvent())
+	if m.Event.ResponseID == "" {
+		return r.eng.Record(m.engineEvent())
+	}
+	o, err := r.eng.RecordResponse(m.engineEvent())
+	if r.ntracked.Load() > 0 {
+		r.keepOutcome(m, seq, o, err)
+	}
+	return err
 }
 
 // logWorthy limits the log to the first ten of a kind, then every 10,000th.
