@@ -82,6 +82,9 @@ func (r *Replica) loadCheckpoint(ctx context.Context) error {
 		}
 		r.applied.Store(seq)
 		r.checkpoint.Store(seq)
+		if info, err := obj.Info(); err == nil {
+			r.ckptTime.Store(info.ModTime.UnixNano())
+		}
 		r.log.Info("loaded checkpoint", "seq", seq, "took", time.Since(start))
 		return nil
 	}
@@ -124,6 +127,7 @@ func (r *Replica) Checkpoint(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("upload checkpoint %s: %w", checkpointName(seq), err)
 	}
 	r.checkpoint.Store(seq)
+	r.ckptTime.Store(time.Now().UnixNano())
 	if err := r.prune(ctx); err != nil {
 		r.log.Warn("could not delete old checkpoints", "err", err)
 	}

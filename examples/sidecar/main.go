@@ -334,6 +334,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 		defer stopNATS() // before e.Close, deferred above
+		registry.MustRegister(replicaCollector{r: rep, now: time.Now})
 	}
 	ready := func() error {
 		if rep != nil {
