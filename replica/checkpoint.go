@@ -64,6 +64,25 @@ func (r *Replica) loadCheckpoint(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list checkpoints in bucket %s: %w", r.set.CheckpointBucket, err)
 	}
+	if r.set.Local != nil {
+		var newest uint64
+		if len(seqs) > 0 {
+			newest = seqs[0]
+		}
+		loaded, err := r.loadLocal(ctx, newest)
+		if err != nil {
+			return err
+		}
+		if loaded {
+			if newest > 0 { // the bucket's newest still is, for Stats and the next Checkpoint
+				r.checkpoint.Store(newest)
+				if info, err := r.store.GetInfo(ctx, checkpointName(newest)); err == nil {
+					r.ckptTime.Store(info.ModTime.UnixNano())
+				}
+			}
+			return nil
+		}
+	}
 	for _, seq := range seqs {
 		start := time.Now()
 		obj, err := r.store.Get(ctx, checkpointName(seq))

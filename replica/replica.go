@@ -22,13 +22,16 @@ import (
 // the stream and applies the whole stream, in order, to the engine. It is
 // safe for concurrent use.
 type Replica struct {
-	set   settings
-	eng   *engine.Engine
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	strm  jetstream.Stream
-	store jetstream.ObjectStore
-	log   *slog.Logger
+	set  settings
+	eng  *engine.Engine
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	strm jetstream.Stream
+	// created is when the stream was created, as Open found it: what a
+	// local checkpoint is tagged with (local.go).
+	created time.Time
+	store   jetstream.ObjectStore
+	log     *slog.Logger
 
 	// applyMu is held while a message is applied and while a checkpoint's
 	// snapshot is taken, so a snapshot holds exactly the events up to its
@@ -86,7 +89,8 @@ type Stats struct {
 	// Applied is the stream sequence of the last message applied.
 	Applied uint64
 	// Checkpoint is the stream sequence of the newest checkpoint this
-	// replica wrote or started from; 0 for none.
+	// replica wrote or started from (or, when it started from
+	// Config.Local, the bucket's newest then); 0 for none.
 	Checkpoint uint64
 	// Rejected counts messages the engine refused (engine.ErrTooOld after a
 	// long outage, engine.ErrTooNew for a publisher's clock too far ahead of
@@ -273,6 +277,7 @@ func (r *Replica) ensureStream(ctx context.Context) error {
 		return fmt.Errorf("open stream %s: %w", r.set.Stream, err)
 	}
 	r.strm = s
+	r.created = s.CachedInfo().Created.UTC()
 	seen(&r.streamLast, s.CachedInfo().State.LastSeq)
 	got := s.CachedInfo().Config
 	if got.MaxAge != 0 && got.MaxAge < r.eng.Retention() {
