@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -113,7 +114,8 @@ func splitList(s string) []string {
 
 // openNATS starts the embedded server if asked, and connects e to the
 // stream. The returned stop closes both, the replica first.
-func openNATS(ctx context.Context, n natsConfig, e *engine.Engine, logger *slog.Logger) (*replica.Replica, func(), error) {
+// local, if not nil, is a local checkpoint (-snapshot) for replica.Open.
+func openNATS(ctx context.Context, n natsConfig, e *engine.Engine, local io.Reader, logger *slog.Logger) (*replica.Replica, func(), error) {
 	urls := n.urls
 	var srv *embedded.Server
 	if n.embedded {
@@ -135,7 +137,7 @@ func openNATS(ctx context.Context, n natsConfig, e *engine.Engine, logger *slog.
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	r, err := replica.Open(ctx, e, replica.Config{
-		URLs: urls, Name: n.name, Stream: n.stream, Replicas: n.replicas, Logger: logger,
+		URLs: urls, Name: n.name, Stream: n.stream, Replicas: n.replicas, Logger: logger, Local: local,
 	})
 	if err != nil {
 		if srv != nil {
