@@ -108,3 +108,45 @@ func BenchmarkCatchUp(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordBatchOutcomes compares RecordBatch with
+// RecordBatchOutcomes on a single-node server: batches of benchBatch
+// events with response ids, each round a correction of the last (a new
+// version, so a new Nats-Msg-Id), published and waited for until applied.
+// The difference is the cost of keeping every event's outcome.
+func BenchmarkRecordBatchOutcomes(b *testing.B) {
+	s := runServer(b)
+	r := openReplica(b, newEngine(b), testConfig([]string{s.ClientURL()}, "OUTBENCH"))
+	events := benchEvents(benchBatch)
+	for i := range events {
+		events[i].ResponseID, events[i].Version = fmt.Sprint("r-", i), 0
+	}
+	out := make([]engine.Outcome, len(events))
+	ctx := context.Background()
+	var version uint64
+	for _, withOutcomes := range []bool{false, true} {
+		name := "RecordBatch"
+		if withOutcomes {
+			name = "RecordBatchOutcomes"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				version++
+				for i := range events {
+					events[i].Version = version
+				}
+				var err error
+				if withOutcomes {
+					err = r.RecordBatchOutcomes(ctx, events, out)
+				} else {
+					err = r.RecordBatch(ctx, events)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

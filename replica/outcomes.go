@@ -73,7 +73,7 @@ func (r *Replica) untrack(ids []string) {
 // under applyMu, only while calls are waiting; idBuf (guarded by applyMu)
 // spares an allocation per message.
 func (r *Replica) keepOutcome(m *message, seq uint64, o engine.Outcome, err error) {
-	r.idBuf = append(append(append(r.idBuf[:0], m.Event.ResponseID...), '/'), strconv.FormatUint(m.Event.Version, 10)...)
+	r.idBuf = strconv.AppendUint(append(append(r.idBuf[:0], m.Event.ResponseID...), '/'), m.Event.Version, 10)
 	r.trackMu.Lock()
 	if t := r.tracked[string(r.idBuf)]; t != nil {
 		t.applied = append(t.applied, trackedApply{seq, o, err})
