@@ -117,9 +117,13 @@ func TestNATSReplicaKill(t *testing.T) {
 	waitReady(t, b.url)
 	b.mu.Lock()
 	loaded := regexp.MustCompile(`msg="loaded the local checkpoint" replica=b stream=CXSCORE seq=(\d+)`).FindStringSubmatch(b.log.String())
+	older := strings.Contains(b.log.String(), "not newer than the bucket's")
 	b.mu.Unlock()
-	if loaded == nil {
-		t.Fatal("b restarted without loading its -snapshot file")
+	switch {
+	case loaded == nil && !older:
+		t.Fatal("b restarted without loading its -snapshot file, and not because the bucket held a newer checkpoint")
+	case loaded == nil: // a slow machine: a checkpoint by time (every minute) overtook the file
+		loaded = []string{"", "none (the bucket's was newer)"}
 	}
 	waitAcked(acked.Load() + 1000)
 	close(stop)
