@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -59,12 +60,13 @@ func BenchmarkClusterThroughput(b *testing.B) {
 
 // BenchmarkCatchUp times a replica's start until it has caught up with a
 // stream of 100,000 events: from a checkpoint taken 10,000 events before
-// the end, and from the whole stream.
+// the end, from a local checkpoint (WriteLocal, Config.Local) taken there
+// instead, and from the whole stream.
 func BenchmarkCatchUp(b *testing.B) {
 	s := runServer(b)
 	events := benchEvents(100_000)
 	ctx := context.Background()
-	for _, from := range []string{"checkpoint", "stream"} {
+	for _, from := range []string{"checkpoint", "local", "stream"} {
 		stream := "CATCHUP_" + from
 		cfg := testConfig([]string{s.ClientURL()}, stream)
 		cfg.CheckpointEvery = -1
@@ -82,13 +84,20 @@ func BenchmarkCatchUp(b *testing.B) {
 			return last
 		}
 		split := len(events)
-		if from == "checkpoint" {
+		if from != "stream" {
 			split -= 10_000
 		}
 		seq := publishAll(events[:split])
-		if from == "checkpoint" {
+		var local bytes.Buffer
+		switch from {
+		case "checkpoint":
 			waitApplied(b, w, seq)
 			if _, err := w.Checkpoint(ctx); err != nil {
+				b.Fatal(err)
+			}
+		case "local":
+			waitApplied(b, w, seq)
+			if _, _, err := w.WriteLocal(&local); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -97,7 +106,11 @@ func BenchmarkCatchUp(b *testing.B) {
 		b.Run(fmt.Sprintf("from=%s", from), func(b *testing.B) {
 			for b.Loop() {
 				e := newEngine(b)
-				r := openReplica(b, e, cfg)
+				c := cfg
+				if from == "local" {
+					c.Local = bytes.NewReader(local.Bytes())
+				}
+				r := openReplica(b, e, c)
 				for !r.CaughtUp() {
 					time.Sleep(time.Millisecond)
 				}
@@ -105,6 +118,48 @@ func BenchmarkCatchUp(b *testing.B) {
 				e.Close()
 			}
 			b.ReportMetric(float64(len(events)), "stream-events")
+		})
+	}
+}
+
+// BenchmarkRecordBatchOutcomes compares RecordBatch with
+// RecordBatchOutcomes on a single-node server: batches of benchBatch
+// events with response ids, each round a correction of the last (a new
+// version, so a new Nats-Msg-Id), published and waited for until applied.
+// The difference is the cost of keeping every event's outcome.
+func BenchmarkRecordBatchOutcomes(b *testing.B) {
+	s := runServer(b)
+	r := openReplica(b, newEngine(b), testConfig([]string{s.ClientURL()}, "OUTBENCH"))
+	events := benchEvents(benchBatch)
+	for i := range events {
+		events[i].ResponseID, events[i].Version = fmt.Sprint("r-", i), 0
+	}
+	out := make([]engine.Outcome, len(events))
+	ctx := context.Background()
+	var version uint64
+	for _, withOutcomes := range []bool{false, true} {
+		name := "RecordBatch"
+		if withOutcomes {
+			name = "RecordBatchOutcomes"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				version++
+				for i := range events {
+					events[i].Version = version
+				}
+				var err error
+				if withOutcomes {
+					err = r.RecordBatchOutcomes(ctx, events, out)
+				} else {
+					err = r.RecordBatch(ctx, events)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
 		})
 	}
 }

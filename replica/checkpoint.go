@@ -64,6 +64,25 @@ func (r *Replica) loadCheckpoint(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list checkpoints in bucket %s: %w", r.set.CheckpointBucket, err)
 	}
+	if r.set.Local != nil {
+		var newest uint64
+		if len(seqs) > 0 {
+			newest = seqs[0]
+		}
+		loaded, err := r.loadLocal(ctx, newest)
+		if err != nil {
+			return err
+		}
+		if loaded {
+			if newest > 0 { // the bucket's newest still is, for Stats and the next Checkpoint
+				r.checkpoint.Store(newest)
+				if info, err := r.store.GetInfo(ctx, checkpointName(newest)); err == nil {
+					r.ckptTime.Store(info.ModTime.UnixNano())
+				}
+			}
+			return nil
+		}
+	}
 	for _, seq := range seqs {
 		start := time.Now()
 		obj, err := r.store.Get(ctx, checkpointName(seq))
@@ -82,6 +101,9 @@ func (r *Replica) loadCheckpoint(ctx context.Context) error {
 		}
 		r.applied.Store(seq)
 		r.checkpoint.Store(seq)
+		if info, err := obj.Info(); err == nil {
+			r.ckptTime.Store(info.ModTime.UnixNano())
+		}
 		r.log.Info("loaded checkpoint", "seq", seq, "took", time.Since(start))
 		return nil
 	}
@@ -124,6 +146,7 @@ func (r *Replica) Checkpoint(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("upload checkpoint %s: %w", checkpointName(seq), err)
 	}
 	r.checkpoint.Store(seq)
+	r.ckptTime.Store(time.Now().UnixNano())
 	if err := r.prune(ctx); err != nil {
 		r.log.Warn("could not delete old checkpoints", "err", err)
 	}

@@ -219,7 +219,7 @@ func TestCluster(t *testing.T) {
 					// A client that is told an error retries the same
 					// events: their response ids make that safe.
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-					seq, err := a.publish(ctx, msgs[i:i+batch])
+					seq, err := a.publish(ctx, msgs[i:i+batch], nil)
 					cancel()
 					if err == nil {
 						last = max(last, seq)

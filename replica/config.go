@@ -2,6 +2,7 @@ package replica
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -54,6 +55,15 @@ type Config struct {
 	// KeepCheckpoints is how many checkpoints the bucket keeps; a replica
 	// that writes one deletes the older ones beyond it. Zero: 2.
 	KeepCheckpoints int
+	// Local, if set, is a local checkpoint (WriteLocal) that Open loads in
+	// place of the bucket's newest checkpoint when it is newer (holds a
+	// higher stream sequence) and the stream still holds the message after
+	// it: a faster start than a download, never a second source of truth.
+	// An older one, or one whose next message the stream no longer holds,
+	// is left unread after its header, and the bucket's checkpoint loads.
+	// One of another stream, or damaged, fails Open (ErrLocalStream,
+	// ErrLocalCorrupt). Open reads it only during the call. Zero: none.
+	Local io.Reader
 	// Logger receives the replica's warnings (rejected events, failed
 	// checkpoints, lost connections). Zero: slog.Default().
 	Logger *slog.Logger

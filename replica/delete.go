@@ -116,7 +116,7 @@ func (r *Replica) publishDeletion(ctx context.Context, m message) (deletion, err
 		delete(r.deletions, m.ID)
 		r.delMu.Unlock()
 	}()
-	seq, err := r.publish(ctx, []message{m})
+	seq, err := r.publish(ctx, []message{m}, nil)
 	if err != nil {
 		return deletion{}, err
 	}

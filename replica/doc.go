@@ -101,6 +101,26 @@
 // stream's MaxAge covers the engine's retention plus a day, so a replica
 // with no checkpoint can still rebuild every window.
 //
+// A service may also keep a local checkpoint (WriteLocal, in a file of its
+// own), for a start without a download: the engine's snapshot after a
+// header naming the stream, its creation time and the sequence it holds.
+// Open (Config.Local) loads it only when it is newer than the bucket's
+// newest checkpoint and the stream still holds the message after it, and
+// refuses one of another stream or a damaged one (ErrLocalStream,
+// ErrLocalCorrupt), so it is a cache of the stream, never a second source
+// of truth: nothing is counted twice or skipped.
+//
+// # Outcomes and statistics
+//
+// RecordBatchOutcomes reports what each event did as this replica's engine
+// applied it (engine.Recorded, Duplicate, Updated), so that an ingest
+// endpoint counts as with an engine alone: it registers the msgIDs of the
+// batch's events with a response id before publishing, apply keeps their
+// outcomes while any call waits, and a publish the stream dropped as a
+// duplicate is a Duplicate. Stats reports the applied and last seen stream
+// sequences (the lag), the checkpoint's sequence and time, and the events,
+// deletions and skipped messages applied since Open.
+//
 // # Concurrency and cost
 //
 // A Replica is safe for concurrent use. Publish costs one round trip to

@@ -22,6 +22,14 @@ var (
 	// ErrNotAcknowledged: JetStream did not acknowledge some events of a
 	// Publish; they may or may not be in the stream.
 	ErrNotAcknowledged = errors.New("events not acknowledged")
+	// ErrLocalCorrupt: Config.Local is not a local checkpoint (WriteLocal),
+	// or it is damaged: a header that does not read, or a snapshot the
+	// engine refuses (the engine's error is wrapped too).
+	ErrLocalCorrupt = errors.New("local checkpoint corrupt")
+	// ErrLocalStream: Config.Local was taken of another stream: another
+	// name, another creation (the stream was deleted and created again),
+	// or a sequence beyond the stream's last.
+	ErrLocalStream = errors.New("local checkpoint of another stream")
 	// ErrClosed: the replica was closed.
 	ErrClosed = errors.New("replica closed")
 )

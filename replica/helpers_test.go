@@ -155,7 +155,7 @@ func publish(t testing.TB, r *Replica, msgs []message) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	seq, err := r.publish(ctx, msgs)
+	seq, err := r.publish(ctx, msgs, nil)
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}

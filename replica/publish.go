@@ -47,7 +47,7 @@ func (r *Replica) Publish(ctx context.Context, events []engine.Event) (lastSeq u
 	if rejected != nil {
 		return 0, &engine.BatchError{Rejected: rejected}
 	}
-	return r.publish(ctx, msgs)
+	return r.publish(ctx, msgs, nil)
 }
 
 // prepare turns events into messages, stamping those without a time with
@@ -88,8 +88,9 @@ func (r *Replica) check(m *message) error {
 // asynchronously, asyncWindow in flight at a time, and waits for every
 // acknowledgement. The messages that fail and may be retried (those with a
 // msgID, and any that certainly was not stored) are published again, all
-// at once, until they are acknowledged or ctx is done.
-func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
+// at once, until they are acknowledged or ctx is done. If acks is not nil,
+// acks[i] receives message i's acknowledgement.
+func (r *Replica) publish(ctx context.Context, msgs []message, acks []pubAck) (uint64, error) {
 	size := 0
 	for i := range msgs {
 		size += 32 + len(msgs[i].Event.Segment) + len(msgs[i].Event.Touchpoint) + len(msgs[i].Event.CustomerID) + len(msgs[i].Event.ResponseID)
@@ -113,13 +114,16 @@ func (r *Replica) publish(ctx context.Context, msgs []message) (uint64, error) {
 		failed   int
 		firstErr error
 	)
-	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+	for wait, round := 50*time.Millisecond, 0; ; wait, round = min(2*wait, time.Second), round+1 {
 		var retry []int
 		var lastErr error
 		r.publishRound(ctx, todo, subjects, ids, data, func(i int, ack *jetstream.PubAck, err error) {
 			switch {
 			case err == nil:
 				last = max(last, ack.Sequence)
+				if acks != nil {
+					acks[i] = pubAck{seq: ack.Sequence, duplicate: ack.Duplicate, retried: round > 0}
+				}
 			case ctx.Err() == nil && (ids[i] != "" || notStored(err)) && !errors.Is(err, jetstream.ErrInvalidOption):
 				retry = append(retry, i)
 				lastErr = fmt.Errorf("event %d: %w", i, err)
@@ -207,33 +211,7 @@ func notStored(err error) bool {
 // event it published, so that a read from this replica that follows sees
 // them. Any other error wraps ErrNotAcknowledged, ErrClosed or ctx's error:
 // the events may or may not be in the stream (see Publish).
+// RecordBatchOutcomes also says what each event did.
 func (r *Replica) RecordBatch(ctx context.Context, events []engine.Event) error {
-	msgs, rejected, err := r.prepare(events)
-	if err != nil {
-		return err
-	}
-	if rejected != nil {
-		valid, next := msgs[:0], 0
-		for i := range msgs {
-			if next < len(rejected) && rejected[next].Index == i {
-				next++
-				continue
-			}
-			valid = append(valid, msgs[i])
-		}
-		msgs = valid
-	}
-	if len(msgs) > 0 {
-		seq, err := r.publish(ctx, msgs)
-		if err != nil {
-			return err
-		}
-		if err := r.WaitApplied(ctx, seq); err != nil {
-			return err
-		}
-	}
-	if rejected != nil {
-		return &engine.BatchError{Rejected: rejected}
-	}
-	return nil
+	return r.RecordBatchOutcomes(ctx, events, nil)
 }

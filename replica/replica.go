@@ -22,12 +22,16 @@ import (
 // the stream and applies the whole stream, in order, to the engine. It is
 // safe for concurrent use.
 type Replica struct {
-	set   settings
-	eng   *engine.Engine
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	store jetstream.ObjectStore
-	log   *slog.Logger
+	set  settings
+	eng  *engine.Engine
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	strm jetstream.Stream
+	// created is when the stream was created, as Open found it: what a
+	// local checkpoint is tagged with (local.go).
+	created time.Time
+	store   jetstream.ObjectStore
+	log     *slog.Logger
 
 	// applyMu is held while a message is applied and while a checkpoint's
 	// snapshot is taken, so a snapshot holds exactly the events up to its
@@ -40,6 +44,11 @@ type Replica struct {
 	rejected   atomic.Uint64
 	malformed  atomic.Uint64
 	checkpoint atomic.Uint64 // sequence of the newest checkpoint written or loaded
+	ckptTime   atomic.Int64  // its time, Unix nanoseconds; 0 for none
+	streamLast atomic.Uint64 // the stream's last sequence, as last seen
+	// Applied since Open: events by outcome, responses and keys deleted.
+	outcomes              [engine.Updated + 1]atomic.Uint64
+	delResponses, delKeys atomic.Uint64
 
 	waitMu  sync.Mutex
 	waiters []waiter
@@ -50,6 +59,14 @@ type Replica struct {
 	// it: apply fills it in (delete.go).
 	delMu     sync.Mutex
 	deletions map[string]*deletion
+
+	// tracked holds the outcomes of the events with a response id that
+	// RecordBatchOutcomes calls wait for, by msgID (outcomes.go); apply
+	// looks only while ntracked > 0.
+	trackMu  sync.Mutex
+	tracked  map[string]*tracked
+	ntracked atomic.Int32
+	idBuf    []byte // guarded by applyMu
 
 	ckptMu  sync.Mutex // one checkpoint at a time
 	ckptBuf bytes.Buffer
@@ -72,7 +89,8 @@ type Stats struct {
 	// Applied is the stream sequence of the last message applied.
 	Applied uint64
 	// Checkpoint is the stream sequence of the newest checkpoint this
-	// replica wrote or started from; 0 for none.
+	// replica wrote or started from (or, when it started from
+	// Config.Local, the bucket's newest then); 0 for none.
 	Checkpoint uint64
 	// Rejected counts messages the engine refused (engine.ErrTooOld after a
 	// long outage, engine.ErrTooNew for a publisher's clock too far ahead of
@@ -86,6 +104,29 @@ type Stats struct {
 	// CaughtUp reports whether the replica has applied every message that
 	// was in the stream when Open started consuming.
 	CaughtUp bool
+	// CheckpointTime is when the checkpoint Checkpoint was written, by this
+	// replica or the one Open loaded it from; zero for none.
+	CheckpointTime time.Time
+	// StreamLast is the stream's last sequence as this replica last saw it:
+	// on every message applied, and every streamPoll from the server. So
+	// StreamLast - Applied is how many messages it lags behind, as of then.
+	StreamLast uint64
+	// Recorded, Duplicates and Updated count the events applied since Open
+	// by their outcome (engine.Outcome; an event without a response id is
+	// recorded). Those of the checkpoint Open loaded are not counted.
+	Recorded, Duplicates, Updated uint64
+	// DeletedResponses counts the response deletions applied since Open
+	// that deleted a held response; DeletedKeys the keys deleted.
+	DeletedResponses, DeletedKeys uint64
+}
+
+// Lag returns how many messages of the stream, as last seen, the replica
+// has not applied yet.
+func (s Stats) Lag() uint64 {
+	if s.StreamLast > s.Applied {
+		return s.StreamLast - s.Applied
+	}
+	return 0
 }
 
 // Open connects eng, which must be empty, to the stream of c: it creates
@@ -106,7 +147,7 @@ func Open(ctx context.Context, eng *engine.Engine, c Config) (*Replica, error) {
 		return nil, fmt.Errorf("%w: it holds %d keys", ErrNotEmpty, st.Keys)
 	}
 	r := &Replica{set: set, eng: eng, log: set.Logger.With("replica", set.Name, "stream", set.Stream),
-		ckptReq: make(chan struct{}, 1), done: make(chan struct{}), deletions: map[string]*deletion{}}
+		ckptReq: make(chan struct{}, 1), done: make(chan struct{}), deletions: map[string]*deletion{}, tracked: map[string]*tracked{}}
 	r.nc, err = nats.Connect(strings.Join(set.URLs, ","),
 		nats.Name("cxscore replica "+set.Name),
 		nats.MaxReconnects(-1),
@@ -168,8 +209,9 @@ func (r *Replica) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume stream %s: %w", r.set.Stream, err)
 	}
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.checkpointLoop()
+	go r.pollStream()
 	return nil
 }
 
@@ -234,6 +276,9 @@ func (r *Replica) ensureStream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open stream %s: %w", r.set.Stream, err)
 	}
+	r.strm = s
+	r.created = s.CachedInfo().Created.UTC()
+	seen(&r.streamLast, s.CachedInfo().State.LastSeq)
 	got := s.CachedInfo().Config
 	if got.MaxAge != 0 && got.MaxAge < r.eng.Retention() {
 		return fmt.Errorf("%w: stream %s keeps events %v, shorter than the engine's retention %v", ErrConfig, r.set.Stream, got.MaxAge, r.eng.Retention())
@@ -286,6 +331,7 @@ func (r *Replica) apply(msg jetstream.Msg) {
 		return
 	}
 	seq := md.Sequence.Stream
+	seen(&r.streamLast, seq+md.NumPending)
 	r.applyMu.Lock()
 	if seq <= r.applied.Load() {
 		r.applyMu.Unlock() // already applied: the checkpoint holds it
@@ -296,7 +342,7 @@ func (r *Replica) apply(msg jetstream.Msg) {
 		if n := r.malformed.Add(1); logWorthy(n) {
 			r.log.Warn("skipped a malformed message", "seq", seq, "subject", msg.Subject(), "err", err, "malformed", n)
 		}
-	} else if err := r.applyMessage(msg, &m); err != nil {
+	} else if err := r.applyMessage(msg, seq, &m); err != nil {
 		if n := r.rejected.Add(1); logWorthy(n) {
 			r.log.Warn("skipped a message the engine rejected", "seq", seq, "subject", msg.Subject(), "err", err, "rejected", n)
 		}
@@ -323,18 +369,71 @@ func (r *Replica) apply(msg jetstream.Msg) {
 
 // applyMessage applies m, decoded from msg, to the engine, and hands the
 // outcome of a deletion to its caller if this replica published it.
-func (r *Replica) applyMessage(msg jetstream.Msg, m *message) error {
+func (r *Replica) applyMessage(msg jetstream.Msg, seq uint64, m *message) error {
 	switch m.Kind {
 	case kindDeleteResponse:
 		held, err := r.eng.DeleteResponse(m.Event.ResponseID)
+		if held {
+			r.delResponses.Add(1)
+		}
 		r.deleted(msg, deletion{held: held, err: err})
 		return err
 	case kindDeleteKeys:
 		n, err := r.eng.DeleteKeys(m.Event.Segment, m.Event.Touchpoint)
+		r.delKeys.Add(uint64(n))
 		r.deleted(msg, deletion{keys: n, err: err})
 		return err
 	}
-	return r.eng.Record(m.engineEvent())
+	if m.Event.ResponseID == "" {
+		err := r.eng.Record(m.engineEvent())
+		if err == nil {
+			r.outcomes[engine.Recorded].Add(1)
+		}
+		return err
+	}
+	o, err := r.eng.RecordResponse(m.engineEvent())
+	if err == nil && o <= engine.Updated {
+		r.outcomes[o].Add(1)
+	}
+	if r.ntracked.Load() > 0 {
+		r.keepOutcome(m, seq, o, err)
+	}
+	return err
+}
+
+// seen raises v to seq, if it is higher.
+func seen(v *atomic.Uint64, seq uint64) {
+	for {
+		old := v.Load()
+		if seq <= old || v.CompareAndSwap(old, seq) {
+			return
+		}
+	}
+}
+
+// streamPoll is how often a replica asks the server for the stream's last
+// sequence, so that Stats.StreamLast is current when no message arrives
+// (the connection is lost, or applying is stuck).
+const streamPoll = 5 * time.Second
+
+// pollStream keeps streamLast current while nothing is applied.
+func (r *Replica) pollStream() {
+	defer r.wg.Done()
+	t := time.NewTicker(streamPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), streamPoll)
+		info, err := r.strm.Info(ctx)
+		cancel()
+		if err == nil {
+			seen(&r.streamLast, info.State.LastSeq)
+		}
+	}
 }
 
 // logWorthy limits the log to the first ten of a kind, then every 10,000th.
@@ -392,13 +491,23 @@ func (r *Replica) CaughtUp() bool { return r.caughtUp.Load() }
 
 // Stats returns what the replica has applied.
 func (r *Replica) Stats() Stats {
-	return Stats{
-		Applied:    r.applied.Load(),
-		Checkpoint: r.checkpoint.Load(),
-		Rejected:   r.rejected.Load(),
-		Malformed:  r.malformed.Load(),
-		CaughtUp:   r.caughtUp.Load(),
+	st := Stats{
+		Applied:          r.applied.Load(),
+		Checkpoint:       r.checkpoint.Load(),
+		Rejected:         r.rejected.Load(),
+		Malformed:        r.malformed.Load(),
+		CaughtUp:         r.caughtUp.Load(),
+		StreamLast:       r.streamLast.Load(),
+		Recorded:         r.outcomes[engine.Recorded].Load(),
+		Duplicates:       r.outcomes[engine.Duplicate].Load(),
+		Updated:          r.outcomes[engine.Updated].Load(),
+		DeletedResponses: r.delResponses.Load(),
+		DeletedKeys:      r.delKeys.Load(),
 	}
+	if t := r.ckptTime.Load(); t != 0 {
+		st.CheckpointTime = time.Unix(0, t)
+	}
+	return st
 }
 
 // Close stops applying the stream, writes no checkpoint (call Checkpoint

@@ -35,7 +35,7 @@ func TestPublishApply(t *testing.T) {
 	for name, r := range map[string]*Replica{"a": a, "b": b} {
 		waitApplied(t, r, last)
 		sameAnswers(t, name, ref, r.eng)
-		if st := r.Stats(); st != (Stats{Applied: last, CaughtUp: true}) {
+		if st := r.Stats(); st != (Stats{Applied: last, CaughtUp: true, StreamLast: last, Recorded: last}) {
 			t.Fatalf("%s: stats %+v", name, st)
 		}
 	}

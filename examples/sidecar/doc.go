@@ -319,8 +319,19 @@
 //     in time: the deletion may or may not be applied, and sending it
 //     again is safe. Sidecars of a release without replicated deletions
 //     skip them: upgrade every sidecar of a stream before deleting.
-//   - -snapshot and -merge, which would change one sidecar alone, are not
-//     available.
+//   - The answer's "accepted", "duplicates" and "updated" are those of
+//     this sidecar's engine as it applied the events from the stream, so
+//     they are exact as without -nats.
+//   - -snapshot FILE keeps a local copy of the newest checkpoint, tagged
+//     with the stream's name, its creation time and the sequence it holds,
+//     written every -snapshot-every and at shutdown: a restart loads it if
+//     it is newer than the bucket's newest checkpoint and the stream still
+//     holds what follows it, else the checkpoint. A damaged file, or one of
+//     another stream, stops the start and is left as it is.
+//   - /metrics adds the replica's cxscore_replica_* series: applied and
+//     last seen stream sequences, lag, caught up, checkpoint sequence and
+//     age, events applied by outcome, deletions applied, messages skipped.
+//   - -merge, which would change one sidecar alone, is not available.
 //
 // # Security and operation
 //

@@ -115,7 +115,8 @@ With -snapshot FILE the state survives restarts: FILE is loaded at start and
 replaced every -snapshot-every and at shutdown.
 With -nats URLS (or -nats embedded) events are recorded through a NATS
 JetStream stream that several sidecars share, and every one of them answers
-for all of them.
+for all of them; -snapshot FILE is then a local copy of the newest
+checkpoint, loaded at start when newer than the stream's own checkpoints.
 With -journey FILE, a JSON file of ordered stages, each a name and its
 touchpoints,
   {"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]},
@@ -160,7 +161,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
 	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
-	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
+	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown;\n"+
+		"with -nats, a local copy of the newest checkpoint tagged with its stream and sequence, loaded at start only if newer\n"+
+		"than the stream's checkpoints and the stream still holds what follows it")
 	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "pause between the end of one -snapshot write and the start of the next; a crash loses at most\nthis much plus one write's time (cxscore_sidecar_snapshot_last_duration_seconds)")
 	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
 	natsURLs := fs.String("nats", "", "record through a NATS JetStream stream shared with other sidecars: comma-separated nats:// `URLs`\nof its servers, or embedded to run a JetStream server in this process (see -nats-dir)")
@@ -251,9 +254,6 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		if c.merge {
 			return bad("-merge cannot be used with -nats: a merge would change this replica alone")
 		}
-		if c.snapshotPath != "" {
-			return bad("-snapshot cannot be used with -nats yet: the stream and its checkpoints keep the state")
-		}
 	}
 	if c.journeyPath != "" {
 		if c.journey, err = readJourney(c.journeyPath); err != nil {
@@ -330,10 +330,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	var rep *replica.Replica    // nil without -nats
 	if len(c.nats.urls) > 0 || c.nats.embedded {
 		var stopNATS func()
-		if rep, stopNATS, err = openNATS(ctx, c.nats, e, logger); err != nil {
+		open := func(local io.Reader) error {
+			var err error
+			rep, stopNATS, err = openNATS(ctx, c.nats, e, local, logger)
+			if errors.Is(err, replica.ErrLocalCorrupt) || errors.Is(err, replica.ErrLocalStream) {
+				return fmt.Errorf("snapshot %s: %w; the file is left as it is: move it away (or give -snapshot another path) "+
+					"to start from the stream's checkpoints", c.snapshotPath, err)
+			}
 			return err
 		}
-		defer stopNATS() // before e.Close, deferred above
+		if c.snapshotPath != "" {
+			// The file is a local copy of a checkpoint (replica.WriteLocal):
+			// loaded at start if newer than the bucket's, then rewritten.
+			keeper, err = snapfile.Open(e, snapfile.Config{
+				Path: c.snapshotPath, Every: c.snapshotEvery, Logger: logger, Restore: open,
+				Changes: func() uint64 { return rep.Applied() },
+				Write: func(w io.Writer) (int64, error) {
+					_, n, err := rep.WriteLocal(w)
+					return n, err
+				},
+			})
+		} else {
+			err = open(nil)
+		}
+		if stopNATS != nil {
+			defer stopNATS() // before e.Close, deferred above; after keeper.Close, deferred below
+		}
+		if err != nil {
+			return err
+		}
+		registry.MustRegister(replicaCollector{r: rep, now: time.Now})
+		if keeper != nil {
+			registry.MustRegister(keeper.Collector())
+		}
 	}
 	ready := func() error {
 		if rep != nil {
@@ -393,7 +422,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	registry.MustRegister(h.Collector())
-	if c.snapshotPath != "" {
+	if c.snapshotPath != "" && rep == nil {
 		keeper, err = snapfile.Open(e, snapfile.Config{
 			Path: c.snapshotPath, Every: c.snapshotEvery, Changes: h.Changes, Logger: logger,
 		})

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cxscore/cxscore/engine"
 	"github.com/cxscore/cxscore/replica"
@@ -16,8 +19,12 @@ import (
 	"github.com/cxscore/cxscore/server/httpapi"
 )
 
-// A replica serves the deletions of the handler through the stream.
-var _ httpapi.Deleter = (*replica.Replica)(nil)
+// A replica serves the deletions of the handler through the stream, and
+// tells it what each event did.
+var (
+	_ httpapi.Deleter         = (*replica.Replica)(nil)
+	_ httpapi.OutcomeRecorder = (*replica.Replica)(nil)
+)
 
 // natsConfig is what the -nats flags say.
 type natsConfig struct {
@@ -107,7 +114,8 @@ func splitList(s string) []string {
 
 // openNATS starts the embedded server if asked, and connects e to the
 // stream. The returned stop closes both, the replica first.
-func openNATS(ctx context.Context, n natsConfig, e *engine.Engine, logger *slog.Logger) (*replica.Replica, func(), error) {
+// local, if not nil, is a local checkpoint (-snapshot) for replica.Open.
+func openNATS(ctx context.Context, n natsConfig, e *engine.Engine, local io.Reader, logger *slog.Logger) (*replica.Replica, func(), error) {
 	urls := n.urls
 	var srv *embedded.Server
 	if n.embedded {
@@ -129,7 +137,7 @@ func openNATS(ctx context.Context, n natsConfig, e *engine.Engine, logger *slog.
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	r, err := replica.Open(ctx, e, replica.Config{
-		URLs: urls, Name: n.name, Stream: n.stream, Replicas: n.replicas, Logger: logger,
+		URLs: urls, Name: n.name, Stream: n.stream, Replicas: n.replicas, Logger: logger, Local: local,
 	})
 	if err != nil {
 		if srv != nil {
@@ -156,4 +164,69 @@ func natsReady(r *replica.Replica) error {
 		return fmt.Errorf("catching up with the stream: applied up to %d so far", r.Applied())
 	}
 	return nil
+}
+
+// replicaCollector exposes a replica's Stats as cxscore_replica_* metrics.
+type replicaCollector struct {
+	r   *replica.Replica
+	now func() time.Time
+}
+
+var (
+	replicaAppliedDesc = prometheus.NewDesc("cxscore_replica_applied_sequence",
+		"Stream sequence of the last message this replica applied to its engine.", nil, nil)
+	replicaStreamLastDesc = prometheus.NewDesc("cxscore_replica_stream_last_sequence",
+		"The stream's last sequence, as this replica last saw it (every message applied, and every 5 s from the server).", nil, nil)
+	replicaLagDesc = prometheus.NewDesc("cxscore_replica_lag_messages",
+		"Messages of the stream, as last seen, that this replica has not applied yet.", nil, nil)
+	replicaCaughtUpDesc = prometheus.NewDesc("cxscore_replica_caught_up",
+		"1 once the replica has applied every message that was in the stream when it started (what /readyz waits for), else 0.", nil, nil)
+	replicaCheckpointDesc = prometheus.NewDesc("cxscore_replica_checkpoint_sequence",
+		"Stream sequence of the newest checkpoint this replica wrote or started from; 0 for none.", nil, nil)
+	replicaCheckpointAgeDesc = prometheus.NewDesc("cxscore_replica_checkpoint_age_seconds",
+		"Seconds since that checkpoint was written; absent without one.", nil, nil)
+	replicaEventsDesc = prometheus.NewDesc("cxscore_replica_applied_events_total",
+		"Events applied from the stream since start, by outcome (recorded, duplicate, updated).", []string{"outcome"}, nil)
+	replicaDeletedResponsesDesc = prometheus.NewDesc("cxscore_replica_deleted_responses_total",
+		"Response deletions applied from the stream since start that deleted a held response.", nil, nil)
+	replicaDeletedKeysDesc = prometheus.NewDesc("cxscore_replica_deleted_keys_total",
+		"Keys deleted by key deletions applied from the stream since start.", nil, nil)
+	replicaSkippedDesc = prometheus.NewDesc("cxscore_replica_skipped_messages_total",
+		"Messages skipped since start: rejected by the engine (too old, too new) or malformed.", []string{"reason"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{replicaAppliedDesc, replicaStreamLastDesc, replicaLagDesc, replicaCaughtUpDesc,
+		replicaCheckpointDesc, replicaCheckpointAgeDesc, replicaEventsDesc, replicaDeletedResponsesDesc, replicaDeletedKeysDesc, replicaSkippedDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.r.Stats()
+	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(replicaAppliedDesc, float64(st.Applied))
+	gauge(replicaStreamLastDesc, float64(max(st.StreamLast, st.Applied)))
+	gauge(replicaLagDesc, float64(st.Lag()))
+	caughtUp := 0.0
+	if st.CaughtUp {
+		caughtUp = 1
+	}
+	gauge(replicaCaughtUpDesc, caughtUp)
+	gauge(replicaCheckpointDesc, float64(st.Checkpoint))
+	if !st.CheckpointTime.IsZero() {
+		gauge(replicaCheckpointAgeDesc, max(0, c.now().Sub(st.CheckpointTime).Seconds()))
+	}
+	counter(replicaEventsDesc, st.Recorded, "recorded")
+	counter(replicaEventsDesc, st.Duplicates, "duplicate")
+	counter(replicaEventsDesc, st.Updated, "updated")
+	counter(replicaDeletedResponsesDesc, st.DeletedResponses)
+	counter(replicaDeletedKeysDesc, st.DeletedKeys)
+	counter(replicaSkippedDesc, st.Rejected, "rejected")
+	counter(replicaSkippedDesc, st.Malformed, "malformed")
 }

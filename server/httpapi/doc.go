@@ -79,7 +79,10 @@
 // counted once: the answer's "duplicates" counts those acknowledged but not
 // counted (a retry) and "updated" the corrections, beside "accepted" (new
 // responses and anonymous events). A client may therefore retry a whole
-// request whose events carry response ids: the totals do not change.
+// request whose events carry response ids: the totals do not change. With
+// Options.Recorder the counts are as exact only if it is an
+// OutcomeRecorder (package replica's Replica is one); a plain Recorder's
+// events all count as accepted.
 //
 // A request holds one batch of events and at most Options.MaxEventBytes of
 // its body, whatever the body's size and form: an event longer than that

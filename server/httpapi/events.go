@@ -73,7 +73,7 @@ type ingest struct {
 	br       *bufio.Reader
 	raw      json.RawMessage
 	batch    []engine.Event
-	outcomes []engine.Outcome // of batch, when the engine records
+	outcomes []engine.Outcome // of batch, when the engine or an OutcomeRecorder records
 	index    []int            // index[i] is the event index of batch[i]
 	pending  []Rejection      // decoder rejections since the last flush
 	next     int              // index of the next event
@@ -485,9 +485,13 @@ func (in *ingest) flush() {
 	if len(in.batch) > 0 {
 		var err error
 		in.outcomes = in.outcomes[:0]
-		if in.s.recorder != nil {
+		switch {
+		case in.s.outcomer != nil:
+			in.outcomes = append(in.outcomes, make([]engine.Outcome, len(in.batch))...)
+			err = in.s.outcomer.RecordBatchOutcomes(in.ctx, in.batch, in.outcomes)
+		case in.s.recorder != nil:
 			err = in.s.recorder.RecordBatch(in.ctx, in.batch)
-		} else {
+		default:
 			in.outcomes = append(in.outcomes, make([]engine.Outcome, len(in.batch))...)
 			err = in.s.engine.RecordBatchResponsesAt(in.s.clock.Now(), in.batch, in.outcomes)
 		}
@@ -506,7 +510,7 @@ func (in *ingest) flush() {
 		}
 		if in.lost == nil {
 			accepted := len(in.batch) - len(rejected)
-			for _, o := range in.outcomes { // a Recorder's replicas decide; it counts all as accepted
+			for _, o := range in.outcomes { // none from a plain Recorder: it counts all as accepted
 				switch o {
 				case engine.Duplicate:
 					in.resp.Duplicates++

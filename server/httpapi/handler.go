@@ -103,6 +103,20 @@ type Recorder interface {
 	RecordBatch(ctx context.Context, events []engine.Event) error
 }
 
+// An OutcomeRecorder is a Recorder that also says what each event did, as
+// engine.Engine.RecordBatchResponsesAt does: RecordBatchOutcomes stores in
+// out[i] (out is at least as long as events) Recorded, Duplicate, Updated,
+// or Rejected for the events of its *engine.BatchError, when it returns
+// nil or a BatchError. With one, the "accepted", "duplicates" and
+// "updated" counts of POST /v1/events are those of an engine alone; with a
+// plain Recorder every event it did not reject counts as accepted (package
+// replica's Replica is an OutcomeRecorder: it reports what its engine did
+// as it applied the events from the log).
+type OutcomeRecorder interface {
+	Recorder
+	RecordBatchOutcomes(ctx context.Context, events []engine.Event, out []engine.Outcome) error
+}
+
 // A Deleter deletes for DELETE /v1/responses/{id} and DELETE /v1/keys in
 // place of the engine, when the Options' Recorder is one too (package
 // replica's Replica is one: it publishes the deletion to the replicated
@@ -149,9 +163,10 @@ type Handler struct {
 	maxMerge  int64
 	ready     func() error
 	guard     *guard
-	recorder  Recorder  // nil: the engine records
-	sequencer Sequencer // the recorder, if it is one
-	deleter   Deleter   // the recorder, if it is one
+	recorder  Recorder        // nil: the engine records
+	sequencer Sequencer       // the recorder, if it is one
+	outcomer  OutcomeRecorder // the recorder, if it is one
+	deleter   Deleter         // the recorder, if it is one
 	metrics   *requestMetrics
 	journey   []Stage // Options.Journey, copied
 	mux       *http.ServeMux
@@ -213,6 +228,7 @@ func New(e *engine.Engine, o Options) (*Handler, error) {
 		h.journey = append(h.journey, Stage{Name: st.Name, Touchpoints: slices.Clone(st.Touchpoints)})
 	}
 	h.sequencer, _ = h.recorder.(Sequencer)
+	h.outcomer, _ = h.recorder.(OutcomeRecorder)
 	h.deleter, _ = h.recorder.(Deleter)
 	h.ingests.New = func() any { return new(ingest) }
 	h.metrics = newRequestMetrics(h)

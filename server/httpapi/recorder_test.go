@@ -147,3 +147,43 @@ func TestSequenceHeaders(t *testing.T) {
 		t.Errorf("without a Sequencer: got %d with %q, want 200 and no header", code, w.Header().Get(AppliedSequenceHeader))
 	}
 }
+
+// outcomeLog is an OutcomeRecorder over an engine, as a replica that
+// reports what its engine did.
+type outcomeLog struct{ fakeLog }
+
+func (l *outcomeLog) RecordBatchOutcomes(ctx context.Context, events []engine.Event, out []engine.Outcome) error {
+	l.batches++
+	return l.engine.RecordBatchResponsesAt(t0, events, out)
+}
+
+// With an OutcomeRecorder the ingest counts are exact; with a plain
+// Recorder every event it did not reject is accepted.
+func TestOutcomeRecorder(t *testing.T) {
+	withID := func(score, version int) string {
+		return fmt.Sprintf(`{"segment":"s","touchpoint":"t","metric":"csat","score":%d,"response_id":"r-1","version":%d,"time":%q}`,
+			score, version, t0.Format(time.RFC3339Nano))
+	}
+	log := &outcomeLog{}
+	f := newFixture(t, engine.Config{}, Options{Recorder: log})
+	log.engine = f.engine
+	f1 := func(body string, accepted, duplicates, updated int) {
+		t.Helper()
+		code, resp := f.post(ndjson, body)
+		if code != 200 || resp.Accepted != accepted || resp.Duplicates != duplicates || resp.Updated != updated {
+			t.Fatalf("got %d %+v, want 200 with %d accepted, %d duplicates, %d updated", code, resp, accepted, duplicates, updated)
+		}
+	}
+	f1(withID(2, 1)+"\n"+event("s", "t", "csat", 4, "", t0), 2, 0, 0)
+	f1(withID(2, 1), 0, 1, 0)
+	f1(withID(5, 2)+"\n"+withID(5, 2), 0, 1, 1)
+	if log.batches != 3 {
+		t.Errorf("the OutcomeRecorder was called %d times, want 3", log.batches)
+	}
+
+	plain := &fakeLog{}
+	f = newFixture(t, engine.Config{}, Options{Recorder: plain})
+	plain.engine = f.engine
+	f1(withID(2, 1), 1, 0, 0)
+	f1(withID(2, 1), 1, 0, 0) // the engine deduplicated it; a plain Recorder cannot say
+}

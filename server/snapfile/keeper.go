@@ -40,6 +40,16 @@ type Config struct {
 	// Logger receives a line per write ("snapshot written", or an error).
 	// Zero: slog.Default().
 	Logger *slog.Logger
+	// Restore, if set, is called by Open in place of merging the file into
+	// the engine, with the file (nil when there is none yet), after the
+	// folder was checked as usual; its error is Open's, unwrapped, so it
+	// says what failed. Zero: the file is an engine snapshot, merged in.
+	Restore func(f io.Reader) error
+	// Write, if set, writes the file's content in place of the engine's
+	// snapshot (engine.Engine.WriteSnapshot), and returns the bytes
+	// written; the file is replaced as described at Keeper. Zero: the
+	// engine's snapshot.
+	Write func(w io.Writer) (int64, error)
 	// Clock stamps the last successful write for
 	// cxscore_sidecar_snapshot_last_success_timestamp_seconds. Zero: the
 	// system clock.
@@ -61,13 +71,15 @@ type Config struct {
 //
 // A Keeper is safe for concurrent use; file writes are serialised.
 type Keeper struct {
-	engine  *engine.Engine
-	path    string
-	every   time.Duration
-	changes func() uint64
-	log     *slog.Logger
-	clock   window.Clock
-	fs      fileSystem
+	engine    *engine.Engine
+	path      string
+	every     time.Duration
+	changes   func() uint64
+	log       *slog.Logger
+	clock     window.Clock
+	fs        fileSystem
+	restoreFn func(io.Reader) error
+	write     func(io.Writer) (int64, error)
 
 	mu      sync.Mutex // held for a whole file write; guards the fields below
 	seq     uint64     // files written since Open
@@ -94,6 +106,7 @@ type Keeper struct {
 // device) is refused without being opened.
 func Open(e *engine.Engine, c Config) (*Keeper, error) {
 	k := &Keeper{engine: e, path: c.Path, every: c.Every, changes: c.Changes, log: c.Logger, clock: c.Clock, fs: osFS{},
+		restoreFn: c.Restore, write: c.Write,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if k.path == "" {
 		return nil, errors.New("snapshot file: no path")
@@ -109,6 +122,9 @@ func Open(e *engine.Engine, c Config) (*Keeper, error) {
 	}
 	if k.clock == nil {
 		k.clock = window.SystemClock{}
+	}
+	if k.write == nil {
+		k.write = e.WriteSnapshot
 	}
 	k.writes = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "cxscore_sidecar_snapshot_writes_total",
@@ -165,6 +181,10 @@ func (k *Keeper) restore() error {
 
 	info, err := os.Lstat(k.path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if k.restoreFn != nil {
+			k.log.Info("no snapshot file yet", "path", k.path)
+			return k.restoreFn(nil)
+		}
 		k.log.Info("no snapshot file yet; starting empty", "path", k.path)
 		return nil
 	}
@@ -182,6 +202,9 @@ func (k *Keeper) restore() error {
 	}
 	defer f.Close()
 	cr := &countingReader{r: f}
+	if k.restoreFn != nil {
+		return k.restoreFn(cr)
+	}
 	if err := k.engine.MergeSnapshot(cr); err != nil {
 		hint := "restore it from a backup, or move it away to start empty"
 		if errors.Is(err, engine.ErrSnapshotIncompatible) || errors.Is(err, engine.ErrTooManyKeys) {
@@ -230,7 +253,7 @@ func (k *Keeper) Save() error {
 		}
 	}
 	start := time.Now()
-	n, err := writeFileAtomic(k.fs, k.path, k.engine.WriteSnapshot)
+	n, err := writeFileAtomic(k.fs, k.path, k.write)
 	d := time.Since(start)
 	k.lastErr = err
 	if err != nil {

@@ -516,3 +516,58 @@ func folderIfAny(dir string) []string {
 	}
 	return names
 }
+
+// TestKeeperHooks keeps a file of another format through Config.Restore
+// and Config.Write: Restore gets nil without a file, then the file that
+// Write wrote; the engine is left alone, and Restore's error is Open's.
+func TestKeeperHooks(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	path := filepath.Join(t.TempDir(), "local")
+	var restored []string
+	var state string
+	open := func(restoreErr error) (*Keeper, error) {
+		return Open(f.engine, Config{Path: path, Changes: f.changes.Load, Logger: slog.New(slog.NewTextHandler(&f.logs, nil)),
+			Restore: func(r io.Reader) error {
+				if r == nil {
+					restored = append(restored, "<none>")
+				} else {
+					b, err := io.ReadAll(r)
+					if err != nil {
+						return err
+					}
+					restored = append(restored, string(b))
+				}
+				return restoreErr
+			},
+			Write: func(w io.Writer) (int64, error) {
+				n, err := io.WriteString(w, state)
+				return int64(n), err
+			},
+		})
+	}
+	k, err := open(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state = "header+snapshot at 7"
+	f.changes.Add(1)
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != state {
+		t.Fatalf("file %q, %v, want what Write wrote", b, err)
+	}
+	errRefused := errors.New("the file is of another stream")
+	if _, err := open(errRefused); !errors.Is(err, errRefused) {
+		t.Fatalf("Open with a failing Restore: got %v, want its error", err)
+	}
+	if want := []string{"<none>", state}; !slices.Equal(restored, want) {
+		t.Fatalf("Restore got %q, want %q", restored, want)
+	}
+	if b, _ := os.ReadFile(path); string(b) != state {
+		t.Fatalf("after a refused Restore the file is %q, want it untouched", b)
+	}
+	if st := f.engine.Stats(); st.Keys != 0 {
+		t.Fatalf("the engine holds %d keys, want none: Restore, not the keeper, loads", st.Keys)
+	}
+}
