@@ -67,3 +67,31 @@ func ExampleSign() {
 	fmt.Println(alert.Sign("s3cret", body))
 	// Output: sha256=12b546d5a1594d12dfe27b8a6f5992ee05bf12d4cc841de2c63bdbacddd88546
 }
+
+// Keeping alert state across a restart: the saved JSON restored into a new
+// evaluator, which does not fire the rule that is still firing again.
+func ExampleEvaluator_Restore() {
+	clock := window.NewManualClock(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
+	e, _ := engine.New(engine.Config{Clock: clock})
+	defer e.Close()
+	rules := []alert.Rule{{Name: "csat-low", Kind: alert.Threshold, Metric: engine.CSAT, Window: time.Hour, Bound: 70}}
+	notify := func(a alert.Alert) { fmt.Println(a.Rule, a.State, a.Time.Format("15:04")) }
+	ev, _ := alert.New(alert.Config{Engine: e, Rules: rules, Notify: notify})
+	e.Record(engine.Event{Segment: "smb", Touchpoint: "support", Metric: engine.CSAT, Score: 1})
+	ev.Evaluate(clock.Now()) // fires
+
+	saved, _ := alert.Saved{Rules: ev.State()}.AppendJSON(nil) // written to a file at shutdown
+	s, err := alert.ParseSaved(saved)                          // read from it at start
+	if err != nil {
+		panic(err)
+	}
+	restarted, _ := alert.New(alert.Config{Engine: e, Rules: rules, Notify: notify})
+	restarted.Restore(s.Rules)
+	clock.Advance(time.Minute)
+	restarted.Evaluate(clock.Now()) // still true, already firing: nothing
+	clock.Advance(2 * time.Hour)
+	restarted.Evaluate(clock.Now()) // resolved
+	// Output:
+	// csat-low firing 10:00
+	// csat-low resolved 12:01
+}

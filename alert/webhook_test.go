@@ -375,7 +375,9 @@ func TestWebhookPendingRestore(t *testing.T) {
 	up, srvUp := newReceiver(t, "k", 0)
 	done := make(chan string, 3)
 	w2, err := NewWebhook(WebhookConfig{Name: "ops", URL: srvUp.URL, Secret: "k", Queue: 2,
-		Done: func(a Alert, delivered bool, attempts int) { done <- fmt.Sprintf("%s %v %d", a.EventID, delivered, attempts) }})
+		Done: func(a Alert, delivered bool, attempts int) {
+			done <- fmt.Sprintf("%s %v %d", a.EventID, delivered, attempts)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
