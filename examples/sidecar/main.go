@@ -360,6 +360,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 		defer al.closeHooks() // on a way out before start; stop closes them too
+		if c.snapshotPath != "" {
+			if err := al.keepState(c.snapshotPath+alertStateSuffix, c.snapshotEvery); err != nil {
+				return err
+			}
+		}
 		registry.MustRegister(al)
 		alertsHandler = al
 	}
@@ -427,7 +432,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if al != nil {
 		al.start(ctx, c.alertEvery)
-		defer al.stop() // before e.Close, deferred above
+		defer al.stop() // before e.Close, deferred above; on a normal shutdown, stopped below
 		logger.Info("alerts", "rules", len(c.alerts.rules), "webhooks", len(c.alerts.webhooks), "every", c.alertEvery)
 	}
 	served := make(chan error, 1)
@@ -448,6 +453,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if al != nil {
+		if err := al.stop(); err != nil {
+			return fmt.Errorf("last alert state: %w", err)
+		}
 	}
 	if keeper != nil {
 		if err := keeper.Close(); err != nil {
