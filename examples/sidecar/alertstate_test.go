@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,4 +243,108 @@ func TestAlertStateStartErrors(t *testing.T) {
 			t.Errorf("%s: the file changed to %s", name, got)
 		}
 	}
+}
+
+// TestAlertsReceiverDown: the receiver refuses connections at first, then
+// answers 500 and hangs on one try, for longer than several retries, then
+// comes back: every alert arrives exactly once by event id, signed, after
+// retries spaced by the backoff, and POST /v1/events answers promptly
+// throughout.
+func TestAlertsReceiverDown(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("stops the sidecar with SIGTERM")
+	}
+	const backoff = 50 * time.Millisecond
+	addr := downAddr(t)
+	segments := []string{"a", "b", "c", "d", "e"}
+	var rules []string
+	for _, s := range segments {
+		rules = append(rules, `{"name": "low-`+s+`", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70, "min_responses": 2,
+		  "segment": "`+s+`", "webhook": "ops"}`)
+	}
+	file := writeFile(t, `{"webhooks": [{"name": "ops", "url": "http://`+addr+`/hook", "secret": "s3cret",
+	    "backoff": "50ms", "max_backoff": "200ms", "attempts": 1000, "timeout": "300ms"}],
+	  "rules": [`+strings.Join(rules, ",")+`]}`)
+	sc := startSidecar(t, buildSidecar(t), "-addr", "127.0.0.1:0", "-alerts", file, "-alert-every", "50ms")
+
+	// Down: refused connections while the rules fire.
+	start := time.Now()
+	var slowest time.Duration
+	post := func() {
+		var evs []string
+		for _, s := range segments {
+			evs = append(evs, event(s, "web", "csat", 1, "", time.Time{}))
+		}
+		slowest = max(slowest, postEvents(t, sc, evs...))
+	}
+	for time.Since(start) < 700*time.Millisecond {
+		post()
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Up, but failing: 500s, and one try that hangs past the timeout.
+	rec := newHookReceiver(t, "s3cret")
+	var failing, hung atomic.Bool
+	failing.Store(true)
+	rec.answer = func(id string, attempt int) int {
+		switch {
+		case !failing.Load():
+			return http.StatusOK
+		case hung.CompareAndSwap(false, true):
+			return 0
+		}
+		return http.StatusInternalServerError
+	}
+	serveAt(t, addr, rec)
+	for up := time.Now(); time.Since(up) < 700*time.Millisecond; time.Sleep(20 * time.Millisecond) {
+		post()
+	}
+	failing.Store(false)
+	for up := time.Now(); time.Since(up) < 300*time.Millisecond; time.Sleep(20 * time.Millisecond) {
+		post()
+	}
+	if slowest > time.Second {
+		t.Errorf("the slowest POST /v1/events took %v while the receiver was down, want well under 1s", slowest)
+	}
+	waitUntil(t, "every alert delivered", 10*time.Second, func() bool { return len(rec.deliveredIDs()) == len(segments) })
+	time.Sleep(300 * time.Millisecond) // nothing more comes
+	got := rec.deliveredIDs()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rulesSeen := map[string]bool{}
+	for id, n := range got {
+		b := rec.bodies[id]
+		if n != 1 || b["event_id"] != id || b["state"] != "firing" {
+			t.Errorf("event %s: got %d deliveries, body %v; want one firing alert", id, n, b)
+		}
+		rulesSeen[b["rule"].(string)] = true
+		tries := rec.attempts[id]
+		if len(tries) < 2 {
+			t.Errorf("event %s: got %d tries, want retries while the receiver failed", id, len(tries))
+		}
+		for i := 1; i < len(tries); i++ {
+			if gap := tries[i].Sub(tries[i-1]); gap < backoff {
+				t.Errorf("event %s: tries %d and %d %v apart, want at least the backoff %v", id, i-1, i, gap, backoff)
+			}
+		}
+	}
+	if len(got) != len(segments) || len(rulesSeen) != len(segments) {
+		t.Errorf("got alerts of %v, want one of each of the %d rules", rulesSeen, len(segments))
+	}
+	scrape := sc.scrape(t)
+	for _, s := range segments {
+		for name, want := range map[string]string{
+			`cxscore_alerts_fired_total{rule="low-` + s + `",state="firing"}`:    "1",
+			`cxscore_alerts_delivered_total{rule="low-` + s + `",webhook="ops"}`: "1",
+			`cxscore_alerts_given_up_total{rule="low-` + s + `",webhook="ops"}`:  "0",
+			`cxscore_alerts_dropped_total{rule="low-` + s + `",webhook="ops"}`:   "0",
+		} {
+			if got := metricValue(scrape, name); got != want {
+				t.Errorf("%s: got %q, want %s", name, got, want)
+			}
+		}
+		if v := metricValue(scrape, `cxscore_alerts_retried_total{rule="low-`+s+`",webhook="ops"}`); v == "" || v == "0" {
+			t.Errorf("low-%s: got %q retries, want some", s, v)
+		}
+	}
+	stopSidecar(t, sc)
 }
