@@ -262,12 +262,23 @@ func (a *alerting) markDropped(al alert.Alert) {
 	}
 }
 
-// ServeHTTP answers GET /v1/alerts: {"alerts": [...]}, newest first.
+// ServeHTTP answers GET /v1/alerts: {"alerts": [...]}, newest first; a
+// pending alert's attempts are the tries it has failed so far.
 func (a *alerting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tried := map[string]int{}
+	for _, h := range a.hooks {
+		for _, p := range h.Pending() {
+			tried[p.Alert.EventID] = p.Attempts
+		}
+	}
 	a.mu.Lock()
 	list := make([]recentAlert, 0, len(a.recent))
 	for i := len(a.recent) - 1; i >= 0; i-- {
-		list = append(list, a.recent[i])
+		ra := a.recent[i]
+		if n, ok := tried[ra.eventID]; ok && ra.Delivery == "pending" {
+			ra.Attempts = n
+		}
+		list = append(list, ra)
 	}
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
