@@ -468,11 +468,13 @@ var (
 		"Delivery attempts after a failed one.", []string{"rule", "webhook"}, nil)
 	alertGivenUpDesc = prometheus.NewDesc("cxscore_alerts_given_up_total",
 		"Alerts given up after every attempt failed.", []string{"rule", "webhook"}, nil)
+	alertPendingDesc = prometheus.NewDesc("cxscore_alerts_pending",
+		"Alerts not delivered yet: waiting for a first try or a retry, or in flight (kept across restarts with -snapshot).", []string{"rule", "webhook"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (a *alerting) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc} {
+	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc, alertPendingDesc} {
 		ch <- d
 	}
 }
@@ -486,11 +488,20 @@ func (a *alerting) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(alertErrorsDesc, prometheus.CounterValue, float64(c.Errors), rule)
 	}
 	for name, w := range a.hooks {
+		pending := map[string]int{}
+		for _, p := range w.Pending() {
+			pending[p.Alert.Rule]++
+		}
 		for rule, d := range w.Counts() {
+			ch <- prometheus.MustNewConstMetric(alertPendingDesc, prometheus.GaugeValue, float64(pending[rule]), rule, name)
+			delete(pending, rule)
 			ch <- prometheus.MustNewConstMetric(alertDeliveredDesc, prometheus.CounterValue, float64(d.Delivered), rule, name)
 			ch <- prometheus.MustNewConstMetric(alertRetriedDesc, prometheus.CounterValue, float64(d.Retried), rule, name)
 			ch <- prometheus.MustNewConstMetric(alertGivenUpDesc, prometheus.CounterValue, float64(d.GivenUp), rule, name)
 			ch <- prometheus.MustNewConstMetric(alertDroppedDesc, prometheus.CounterValue, float64(d.Dropped), rule, name)
+		}
+		for rule, n := range pending { // restored, not counted yet
+			ch <- prometheus.MustNewConstMetric(alertPendingDesc, prometheus.GaugeValue, float64(n), rule, name)
 		}
 	}
 }

@@ -173,6 +173,9 @@ func TestAlertStateSurvivesRestart(t *testing.T) {
 		v := metricValue(sc.scrape(t), `cxscore_alerts_retried_total{rule="csat-low",webhook="ops"}`)
 		return v != "" && v != "0" && v != "1"
 	})
+	if v := metricValue(sc.scrape(t), `cxscore_alerts_pending{rule="csat-low",webhook="ops"}`); v != "1" {
+		t.Errorf("cxscore_alerts_pending: got %q, want 1", v)
+	}
 	stopSidecar(t, sc)
 	state, err := os.ReadFile(snap + alertStateSuffix)
 	if err != nil || !strings.Contains(string(state), `"fired_id":"`+id+`"`) || !strings.Contains(string(state), `"event_id":"`+id+`"`) {
@@ -302,6 +305,7 @@ func TestAlertsReceiverDown(t *testing.T) {
 	for up := time.Now(); time.Since(up) < 300*time.Millisecond; time.Sleep(20 * time.Millisecond) {
 		post()
 	}
+	t.Logf("slowest POST /v1/events while the receiver was down or failing: %v", slowest)
 	if slowest > time.Second {
 		t.Errorf("the slowest POST /v1/events took %v while the receiver was down, want well under 1s", slowest)
 	}
@@ -337,6 +341,7 @@ func TestAlertsReceiverDown(t *testing.T) {
 			`cxscore_alerts_delivered_total{rule="low-` + s + `",webhook="ops"}`: "1",
 			`cxscore_alerts_given_up_total{rule="low-` + s + `",webhook="ops"}`:  "0",
 			`cxscore_alerts_dropped_total{rule="low-` + s + `",webhook="ops"}`:   "0",
+			`cxscore_alerts_pending{rule="low-` + s + `",webhook="ops"}`:         "0",
 		} {
 			if got := metricValue(scrape, name); got != want {
 				t.Errorf("%s: got %q, want %s", name, got, want)
