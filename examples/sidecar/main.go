@@ -160,7 +160,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for in-flight requests on SIGINT or SIGTERM")
 	logLevel := fs.String("log-level", "info", "`level` of logs: debug (one line per request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
-	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown")
+	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown;\nwith -alerts, the alert state (rules firing, alerts not yet delivered) is kept the same way in FILE.alerts")
 	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "pause between the end of one -snapshot write and the start of the next; a crash loses at most\nthis much plus one write's time (cxscore_sidecar_snapshot_last_duration_seconds)")
 	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
 	natsURLs := fs.String("nats", "", "record through a NATS JetStream stream shared with other sidecars: comma-separated nats:// `URLs`\nof its servers, or embedded to run a JetStream server in this process (see -nats-dir)")
