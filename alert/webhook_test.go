@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/cxscore/cxscore/engine"
 )
 
@@ -73,7 +75,10 @@ func (p *pauses) pause(d time.Duration) time.Duration {
 	return 0
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -401,4 +406,112 @@ func TestWebhookPendingRestore(t *testing.T) {
 			t.Errorf("%s: got %d deliveries, body %v; want 1 with its event id", id, up.delivered[id], up.bodies[id])
 		}
 	}
+}
+
+// TestWebhookMatchesModel checks deliveries against a model: each alert
+// (its receiver failing it a drawn number of times) is delivered once if
+// it fails fewer than Attempts times, in failures+1 tries, else given up
+// after Attempts; never more than Parallel tries are in flight; and a
+// Close at a random moment, then Pending restored into a new webhook,
+// changes none of it: every alert is delivered once or given up, by event
+// id, across the two.
+func TestWebhookMatchesModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		attempts := rapid.IntRange(1, 4).Draw(t, "attempts")
+		parallel := rapid.IntRange(1, 3).Draw(t, "parallel")
+		n := rapid.IntRange(1, 12).Draw(t, "alerts")
+		failures := map[string]int{}
+		var mu sync.Mutex
+		tries, delivered := map[string]int{}, map[string]int{}
+		inFlight, most := 0, 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Cxscore-Event-Id")
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			tries[id]++
+			fail := tries[id] <= failures[id]
+			mu.Unlock()
+			time.Sleep(time.Millisecond) // a moment in flight, for others to overlap
+			mu.Lock()
+			inFlight--
+			if !fail {
+				delivered[id]++
+			}
+			mu.Unlock()
+			if fail {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}))
+		defer srv.Close()
+		cfg := WebhookConfig{Name: "ops", URL: srv.URL, Attempts: attempts, Parallel: parallel}
+		w, err := newWebhook(cfg, func(time.Duration) time.Duration { return 0 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprint("e", i)
+			mu.Lock()
+			failures[ids[i]] = rapid.IntRange(0, attempts+1).Draw(t, "failures")
+			mu.Unlock()
+		}
+		closeAfter := rapid.IntRange(0, n).Draw(t, "close after")
+		for i, id := range ids {
+			if !w.Send(thresholdAlert(id)) {
+				t.Fatalf("Send %s refused with room", id)
+			}
+			if i+1 == closeAfter {
+				break
+			}
+		}
+		var w2 *Webhook = w
+		if closeAfter > 0 {
+			w.Close()
+			w2, err = newWebhook(cfg, func(time.Duration) time.Duration { return 0 })
+			if err != nil {
+				t.Fatal(err)
+			}
+			w2.Restore(w.Pending())
+			for _, id := range ids[closeAfter:] {
+				w2.Send(thresholdAlert(id))
+			}
+		}
+		defer w2.Close()
+		ended := func() uint64 {
+			var sum uint64
+			for _, x := range []*Webhook{w, w2} {
+				c := x.Counts()["csat-low"]
+				sum += c.Delivered + c.GivenUp
+			}
+			if w == w2 {
+				sum /= 2
+			}
+			return sum
+		}
+		waitFor(t, "every alert ended", func() bool { return ended() == uint64(n) })
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			f := failures[id]
+			wantDelivered, wantTries := 0, attempts
+			if f < attempts {
+				wantDelivered, wantTries = 1, f+1
+			}
+			// A try cut short by Close may have reached the receiver,
+			// and even been answered 2xx, uncounted: it is repeated, so
+			// it can add one try, and one delivery of the same event id
+			// (which is why the receiver dedupes on it).
+			extra := 0
+			if closeAfter > 0 {
+				extra = 1
+			}
+			if delivered[id] < wantDelivered || delivered[id] > wantDelivered+extra || tries[id] < wantTries || tries[id] > wantTries+extra {
+				t.Fatalf("%s failing %d of %d attempts: got %d deliveries in %d tries, want %d in %d", id, f, attempts, delivered[id], tries[id], wantDelivered, wantTries)
+			}
+		}
+		if closeAfter == 0 && most > parallel { // a try cut by Close may linger at the receiver
+			t.Fatalf("got %d tries in flight at once, want at most %d", most, parallel)
+		}
+	})
 }
