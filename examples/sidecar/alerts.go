@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -203,6 +204,7 @@ type alerting struct {
 	saveEvery time.Duration
 	saveMu    sync.Mutex
 	saved     []byte
+	raised    atomic.Bool // an alert was raised since the last save
 
 	mu     sync.Mutex
 	recent []recentAlert // the last maxRecentAlerts, oldest first
@@ -300,6 +302,7 @@ func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alert
 	}
 	var err error
 	a.eval, err = alert.New(alert.Config{Engine: e, Rules: c.rules, Notify: func(al alert.Alert) {
+		a.raised.Store(true)
 		logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
 			"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
 		w := a.hooks[al.Webhook]
@@ -407,8 +410,9 @@ func (a *alerting) save() error {
 }
 
 // start evaluates the rules every interval, and saves the alert state
-// every saveEvery (with keepState) between evaluations, until ctx ends or
-// stop.
+// (with keepState) after every evaluation that raised an alert, so that a
+// crash never fires a rule again, and every saveEvery for the deliveries
+// since, until ctx ends or stop. Saves happen between evaluations.
 func (a *alerting) start(ctx context.Context, every time.Duration) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.done = make(chan struct{})
@@ -428,10 +432,13 @@ func (a *alerting) start(ctx context.Context, every time.Duration) {
 				return
 			case <-t.C:
 				a.eval.Evaluate(a.eng.Now())
-			case <-saves:
-				if err := a.save(); err != nil {
-					a.logger.Error("alert state not saved; the next period tries again", "err", err)
+				if !a.raised.Swap(false) {
+					continue
 				}
+			case <-saves:
+			}
+			if err := a.save(); err != nil {
+				a.logger.Error("alert state not saved; the next period tries again", "err", err)
 			}
 		}
 	}()

@@ -353,3 +353,52 @@ func TestAlertsReceiverDown(t *testing.T) {
 	}
 	stopSidecar(t, sc)
 }
+
+// TestAlertStateSurvivesCrash: as TestAlertStateSurvivesRestart, but the
+// sidecar is killed (SIGKILL: no last write) soon after the rule fired,
+// long before -snapshot-every: the alert state written when the rule
+// fired is enough for the restart not to fire it again, and to deliver
+// the pending alert with its event id.
+func TestAlertStateSurvivesCrash(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kills the sidecar with SIGKILL")
+	}
+	addr := downAddr(t)
+	file := writeFile(t, `{"webhooks": [{"name": "ops", "url": "http://`+addr+`/hook", "secret": "s3cret", "backoff": "50ms", "max_backoff": "50ms"}],
+	  "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70, "min_responses": 3, "webhook": "ops"}]}`)
+	snap := filepath.Join(t.TempDir(), "cxscore.snap")
+	bin := buildSidecar(t)
+	args := []string{"-addr", "127.0.0.1:0", "-snapshot", snap, "-snapshot-every", "1h", "-alerts", file, "-alert-every", "50ms"}
+	// The events are in the engine snapshot of a first, clean run without
+	// -alerts, so that the rule is true again after the crash.
+	sc := startSidecar(t, bin, "-addr", "127.0.0.1:0", "-snapshot", snap)
+	var events []string
+	for range 4 {
+		events = append(events, event("smb", "support", "csat", 1, "", time.Time{}))
+	}
+	postEvents(t, sc, events...)
+	stopSidecar(t, sc)
+
+	sc = startSidecar(t, bin, args...)
+	line := sc.waitFor(t, "msg=alert ")
+	id := regexp.MustCompile(`event_id=(\w+)`).FindStringSubmatch(line)[1]
+	waitUntil(t, "the alert state written", 10*time.Second, func() bool {
+		b, _ := os.ReadFile(snap + alertStateSuffix)
+		return strings.Contains(string(b), `"event_id":"`+id+`"`)
+	})
+	sc.cmd.Process.Kill()
+	<-sc.done
+
+	sc = startSidecar(t, bin, args...)
+	rec := newHookReceiver(t, "s3cret")
+	serveAt(t, addr, rec)
+	waitUntil(t, "the delivery", 10*time.Second, func() bool { return len(rec.deliveredIDs()) > 0 })
+	time.Sleep(300 * time.Millisecond)
+	if got := rec.deliveredIDs(); len(got) != 1 || got[id] != 1 {
+		t.Errorf("got deliveries %v, want %s once", got, id)
+	}
+	if v := metricValue(sc.scrape(t), `cxscore_alerts_fired_total{rule="csat-low",state="firing"}`); v != "0" {
+		t.Errorf("after the crash: fired %q, want 0: the rule was firing", v)
+	}
+	stopSidecar(t, sc)
+}

@@ -174,8 +174,9 @@
 // last 20.
 //
 // With -snapshot FILE the alert state is kept in FILE.alerts, written
-// atomically like the snapshot, every -snapshot-every if it changed, and
-// at shutdown: which rules are firing (and under which event id), when
+// atomically like the snapshot after every evaluation that raised an
+// alert, every -snapshot-every if it changed (deliveries), and at
+// shutdown: which rules are firing (and under which event id), when
 // each last fired (for its cooldown), and the alerts not yet delivered,
 // with their bodies, event ids and tries. At start it is loaded before
 // anything is evaluated, so a restart neither fires a rule that is firing
@@ -185,7 +186,9 @@
 // exit status 1 and a message naming it, the file left as it is. A rule
 // whose name, kind, metric or selection changed in -alerts starts afresh;
 // alerts pending for a webhook no longer in -alerts are dropped (logged).
-// A crash (no shutdown) loses at most -snapshot-every of alert state.
+// A crash (no shutdown) never fires a rule again; it may deliver again,
+// with the same event id, an alert delivered less than -snapshot-every
+// before it.
 // Without -snapshot, alerts not yet delivered at shutdown are lost.
 //
 // # Dashboard
