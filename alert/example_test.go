@@ -2,6 +2,8 @@ package alert_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/cxscore/cxscore/alert"
@@ -94,4 +96,27 @@ func ExampleEvaluator_Restore() {
 	// Output:
 	// csat-low firing 10:00
 	// csat-low resolved 12:01
+}
+
+// Undelivered alerts across a restart: Pending after Close, saved, and
+// Restore in the next process's webhook, which sends them with the same
+// event id and body.
+func ExampleWebhook_Restore() {
+	down, _ := alert.NewWebhook(alert.WebhookConfig{Name: "ops", URL: "http://127.0.0.1:1/hook"}) // nothing listens
+	down.Send(alert.Alert{EventID: "9f2c", Rule: "csat-low", Kind: alert.Threshold, State: alert.Firing,
+		Metric: engine.CSAT, Segment: "*", Touchpoint: "web", Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)})
+	down.Close() // at shutdown: the alert stays pending
+	saved, _ := alert.Saved{Pending: map[string][]alert.Pending{"ops": down.Pending()}}.AppendJSON(nil)
+
+	s, _ := alert.ParseSaved(saved) // in the next process
+	got := make(chan string, 1)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("X-Cxscore-Event-Id")
+	}))
+	defer receiver.Close()
+	up, _ := alert.NewWebhook(alert.WebhookConfig{Name: "ops", URL: receiver.URL})
+	defer up.Close()
+	up.Restore(s.Pending["ops"])
+	fmt.Println("delivered", <-got)
+	// Output: delivered 9f2c
 }
