@@ -141,11 +141,27 @@ func (e *Engine) SelectAt(now time.Time, sel Selection, w time.Duration, r *Resu
 	if err != nil {
 		return err
 	}
-	sc := e.selScratch.Get().(*selScratch)
-	sc.pairs = sc.selection(&sel)
-	e.setResult(sc, &sel, false, n, span.From, span.To, r)
-	e.selScratch.Put(sc)
+	e.selectSpan(n, &sel, span.From, span.To, r)
 	return nil
+}
+
+// SelectPeriodAt is SelectAt over a calendar period: r covers the period
+// up to now, Partial when it is the current one.
+func (e *Engine) SelectPeriodAt(now time.Time, sel Selection, p Period, r *Result) error {
+	n, ps, err := e.periodAt(now, p)
+	if err != nil {
+		return err
+	}
+	e.selectSpan(n, &sel, ps.span.From, ps.span.To, r)
+	r.Partial = ps.partial()
+	return nil
+}
+
+func (e *Engine) selectSpan(now int64, sel *Selection, from, to int64, r *Result) {
+	sc := e.selScratch.Get().(*selScratch)
+	sc.pairs = sc.selection(sel)
+	e.setResult(sc, sel, false, now, from, to, r)
+	e.selScratch.Put(sc)
 }
 
 // CompareAt compares a selection's window of length w ending now with a
@@ -169,7 +185,7 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 	// holds its start, as an absolute range is (Layout.Range): the window
 	// ends now, which is no edge, and a week back only days are kept.
 	// Baseline.From and To say what it covers.
-	from, to, rest := span.From, span.To, false
+	from, to := span.From, span.To
 	switch against {
 	case Previous: // W before the window's start (the window itself may be up to half a bucket longer)
 		from, to = from-int64(w), from
@@ -180,11 +196,10 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 		from = time.Unix(0, from).In(e.set.location).AddDate(0, 0, -7*52).UnixNano()
 		to = time.Unix(0, to).In(e.set.location).AddDate(0, 0, -7*52).UnixNano()
 	case Rest:
-		rest = true
 	default:
 		return fmt.Errorf("%w: %s, want Previous, WeekEarlier, YearEarlier or Rest", ErrBaseline, against)
 	}
-	if !rest {
+	if against != Rest {
 		// The baseline must be kept at the window's resolution or finer:
 		// a 24 h window of hours against a day-bucket week earlier would
 		// compare two different spans.
@@ -195,19 +210,84 @@ func (e *Engine) CompareAt(now time.Time, sel Selection, w time.Duration, agains
 		}
 		from, to = base.From, base.To
 	}
-	sc := e.selScratch.Get().(*selScratch)
-	sc.pairs = sc.selection(&sel)
-	e.setResult(sc, &sel, false, n, span.From, span.To, &c.Current)
-	if rest {
-		sc.pairs = sc.rest(&sel, e.keys.series())
+	e.compare(n, &sel, span.From, span.To, from, to, against == Rest, c)
+	return nil
+}
+
+// ComparePeriodAt compares a selection over a calendar period with a
+// baseline, filling c: the current period up to now (Current.Partial)
+// or a past one, against
+//
+//   - Previous: the calendar period before it, whole: this month so far
+//     against last month, last week against the week before;
+//   - WeekEarlier: for a day or a week, the one 7 days earlier, whole
+//     (today so far against the same weekday last week, all day); a
+//     month or a quarter is ErrBaseline;
+//   - YearEarlier: a day or a week 52 weeks earlier (the same weekday),
+//     a month or a quarter the same one a year earlier, whole;
+//   - Rest: the same period over every key outside the selection.
+//
+// A calendar baseline is always a whole period: scores are shares and
+// means, which do not grow with time, so a month so far compares with a
+// whole month; what differs, the mix of days, is the price of comparing
+// with a complete period rather than a partial one of a few days. Errors
+// wrap ErrWindow (the period or its baseline is older than the tiers
+// keep: with the default tiers, a Previous baseline of last month or last
+// quarter), ErrBaseline or ErrClosed.
+func (e *Engine) ComparePeriodAt(now time.Time, sel Selection, p Period, against Baseline, c *Comparison) error {
+	n, ps, err := e.periodAt(now, p)
+	if err != nil {
+		return err
 	}
-	e.setResult(sc, &sel, rest, n, from, to, &c.Baseline)
+	a, b := ps.a, ps.b
+	long := ps.kind == timeline.Months || ps.kind == timeline.Quarters
+	switch against {
+	case Previous:
+		a, b = e.layout.CalendarPeriod(n, ps.kind, ps.back+1, e.set.weekStart)
+	case WeekEarlier:
+		if long {
+			return fmt.Errorf("%w: %v has no week-earlier baseline, a week earlier is not a whole month or quarter; compare it with previous or year", ErrBaseline, p)
+		}
+		a, b = e.layout.Earlier(a, 0, 7), e.layout.Earlier(b, 0, 7)
+	case YearEarlier:
+		if long {
+			a, b = e.layout.Earlier(a, 1, 0), e.layout.Earlier(b, 1, 0)
+		} else {
+			a, b = e.layout.Earlier(a, 0, 7*52), e.layout.Earlier(b, 0, 7*52)
+		}
+	case Rest:
+	default:
+		return fmt.Errorf("%w: %s, want Previous, WeekEarlier, YearEarlier or Rest", ErrBaseline, against)
+	}
+	from, to := ps.span.From, ps.span.To
+	if against != Rest {
+		base, err := e.layout.Period(n, a, b)
+		if err != nil {
+			return fmt.Errorf("%w: the %s baseline of %v, %s to %s, is older than the tiers keep", ErrWindow, against, p, e.stamp(a), e.stamp(b))
+		}
+		from, to = base.From, base.To
+	}
+	e.compare(n, &sel, ps.span.From, ps.span.To, from, to, against == Rest, c)
+	c.Current.Partial = ps.partial()
+	c.Baseline.Partial = against == Rest && c.Current.Partial
+	return nil
+}
+
+// compare fills c with the selection over [curFrom, curTo) against
+// [baseFrom, baseTo), over the keys outside the selection with rest.
+func (e *Engine) compare(n int64, sel *Selection, curFrom, curTo, baseFrom, baseTo int64, rest bool, c *Comparison) {
+	sc := e.selScratch.Get().(*selScratch)
+	sc.pairs = sc.selection(sel)
+	e.setResult(sc, sel, false, n, curFrom, curTo, &c.Current)
+	if rest {
+		sc.pairs = sc.rest(sel, e.keys.series())
+	}
+	e.setResult(sc, sel, rest, n, baseFrom, baseTo, &c.Baseline)
 	e.selScratch.Put(sc)
 	cur, base := &c.Current, &c.Baseline
 	c.NPS = compared(cur.NPS.Compare(base.NPS), cur.Enough.NPS && base.Enough.NPS)
 	c.CSAT = compared(cur.CSAT.Compare(base.CSAT), cur.Enough.CSAT && base.Enough.CSAT)
 	c.CES = compared(cur.CES.Compare(base.CES), cur.Enough.CES && base.Enough.CES)
-	return nil
 }
 
 // retained reports whether every bucket that tiles [from, to) is still

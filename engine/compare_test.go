@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -27,6 +28,13 @@ func (m *model) selResult(in func(Key) bool, from, to int64) (h sketch.Histogram
 		}
 	}
 	return h, uniques + len(ids)
+}
+
+// sortedKeys returns the model's keys, sorted as the matrix sorts them.
+func (m *model) sortedKeys() []Key {
+	keys := slices.Collect(maps.Keys(m.keys))
+	slices.SortFunc(keys, compareKeys)
+	return keys
 }
 
 // checkResult compares r with the model over [from, to), and if to is
@@ -184,11 +192,7 @@ func TestCompareMatchesModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				from, to, _ := m.span(now.UnixNano(), w)
-				var keys []Key
-				for k := range m.keys {
-					keys = append(keys, k)
-				}
-				slices.SortFunc(keys, compareKeys)
+				keys := m.sortedKeys()
 				if len(rs) != len(keys) {
 					t.Fatalf("step %d: matrix of %d keys, want %d", step, len(rs), len(keys))
 				}

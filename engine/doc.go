@@ -52,7 +52,10 @@
 // Config.MinResponses answers gets the difference but no test. MatrixAt
 // returns every key's result in one pass (about 1-2 ms polled for 1,000
 // keys), and RollupsAt every segment's, every touchpoint's and the total
-// in one more (about as long): what a metrics scrape needs.
+// in one more (about as long): what a metrics scrape needs. Each has a
+// Period variant (SelectPeriodAt, ComparePeriodAt, MatrixPeriodAt,
+// RollupsPeriodAt) for calendar periods: this month so far against the
+// whole of last month.
 //
 // # Bad input
 //

@@ -168,6 +168,13 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) (Outcome, er
 	}
 	s := e.keyCache.get(ev.Segment, ev.Touchpoint)
 	if s == nil {
+		if ev.ResponseID != "" && e.keys.get(ev.Segment, ev.Touchpoint, keyHash(ev.Segment, ev.Touchpoint)) == nil &&
+			e.resp.redelivered(e.layout, now, ev) {
+			// A duplicate of a held response under a key it is not in (the
+			// sender changed the labels of a redelivery): counted as the
+			// duplicate it is, without making its key, as replicas do.
+			return Duplicate, nil
+		}
 		var err error
 		if s, err = e.lookup(ev.Segment, ev.Touchpoint, now); err != nil {
 			return Rejected, err

@@ -258,6 +258,33 @@ func ExampleEngine_CompareAt() {
 	// Output: post-purchase NPS 50 against -50: +100 points [65, 121], p = 1.1e-10, significant: true
 }
 
+func ExampleEngine_ComparePeriodAt() {
+	// November 24 in New York: this month so far against all of October.
+	nyc, _ := time.LoadLocation("America/New_York")
+	now := time.Date(2026, 11, 24, 10, 15, 0, 0, nyc)
+	e, _ := engine.New(engine.Config{Location: nyc, Clock: window.NewManualClock(now)})
+	defer e.Close()
+	for i := range 20 {
+		nov := time.Date(2026, 11, 1+i, 12, 0, 0, 0, nyc)
+		oct := time.Date(2026, 10, 1+i, 12, 0, 0, 0, nyc)
+		e.RecordAt(now, engine.Event{Segment: "smb", Touchpoint: "support", Metric: engine.CSAT, Score: []int{5, 4, 2, 5}[i%4], Time: nov})
+		e.RecordAt(now, engine.Event{Segment: "smb", Touchpoint: "support", Metric: engine.CSAT, Score: []int{2, 4, 1, 3}[i%4], Time: oct})
+	}
+	var c engine.Comparison
+	if err := e.ComparePeriodAt(now, engine.Selection{}, engine.ThisMonth, engine.Previous, &c); err != nil {
+		panic(err)
+	}
+	cur, _ := c.Current.CSAT.Score()
+	base, _ := c.Baseline.CSAT.Score()
+	sig, _ := c.CSAT.Significant()
+	fmt.Printf("%s so far (partial %t): CSAT %.0f%%; %s: %.0f%%\n", c.Current.From.Format("January 2"), c.Current.Partial, cur,
+		c.Baseline.From.Format("January"), base)
+	fmt.Printf("%+.0f points, p = %.2g, significant: %t\n", c.CSAT.Difference, c.CSAT.PValue, sig)
+	// Output:
+	// November 1 so far (partial true): CSAT 75%; October: 25%
+	// +50 points, p = 0.0018, significant: true
+}
+
 func ExampleEngine_RollupsAt() {
 	now := time.Date(2026, 11, 24, 10, 15, 0, 0, time.UTC)
 	e, _ := engine.New(engine.Config{Clock: window.NewManualClock(now)})

@@ -175,6 +175,26 @@ func TestPolledPeriodsDoNotAllocate(t *testing.T) {
 			t.Errorf("%s: got %v allocs, want 0", name, n)
 		}
 	}
+	// Selections, comparisons and the matrix over periods too.
+	sel := Selection{Segments: []string{"smb"}}
+	var r Result
+	var c Comparison
+	dst := make([]Result, 0, 8)
+	for name, f := range map[string]func() error{
+		"select this month":                      func() error { return e.SelectPeriodAt(now, sel, ThisMonth, &r) },
+		"this month against last month":          func() error { return e.ComparePeriodAt(now, sel, ThisMonth, Previous, &c) },
+		"today against the same day a week back": func() error { return e.ComparePeriodAt(now, sel, Today, WeekEarlier, &c) },
+		"the matrix of last month":               func() error { _, err := e.MatrixPeriodAt(now, LastMonth, dst[:0]); return err },
+		"the roll-ups of this week":              func() error { _, err := e.RollupsPeriodAt(now, ThisWeek, dst[:0]); return err },
+	} {
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		e.cache.c.Wait()
+		if n := testing.AllocsPerRun(100, func() { f() }); n != 0 {
+			t.Errorf("%s: got %v allocs, want 0", name, n)
+		}
+	}
 }
 
 // Sliding windows in a zone against Go's time package: To is now, From is

@@ -128,16 +128,8 @@ func (e *Engine) span(now int64, q *Query) (from, to int64, partial bool, err er
 		sp, err := e.layout.Span(now, q.Window)
 		return sp.From, sp.To, false, err
 	case q.Period != 0:
-		c, back, ok := q.Period.calendar()
-		if !ok {
-			return 0, 0, false, fmt.Errorf("%w: unknown period %v", ErrWindow, q.Period)
-		}
-		a, b := e.layout.CalendarPeriod(now, c, back, e.set.weekStart)
-		sp, err := e.layout.Period(now, a, b)
-		if err != nil {
-			return 0, 0, false, fmt.Errorf("%w (%v is %s to %s)", err, q.Period, e.stamp(a), e.stamp(b))
-		}
-		return sp.From, sp.To, sp.To < b, nil
+		p, err := e.period(now, q.Period)
+		return p.span.From, p.span.To, p.partial(), err
 	}
 	if q.From.IsZero() {
 		return 0, 0, false, fmt.Errorf("%w: To %s without From", ErrWindow, q.To.Format(time.RFC3339))
@@ -148,6 +140,46 @@ func (e *Engine) span(now int64, q *Query) (from, to int64, partial bool, err er
 	}
 	sp, err := e.layout.Range(now, a, b)
 	return sp.From, sp.To, err == nil && sp.To < b, err
+}
+
+// periodSpan is a calendar period as of now: the whole period [a, b)
+// (local midnights, b maybe after now), what the tiers hold of it up to
+// now, and which period it is (kind, and how many back from the current).
+type periodSpan struct {
+	kind timeline.Calendar
+	back int
+	a, b int64
+	span timeline.Span
+}
+
+// partial reports whether the span covers less than the whole period:
+// the current period, so far.
+func (p *periodSpan) partial() bool { return p.span.To < p.b }
+
+// period returns what period p covers at now. Errors wrap ErrWindow and
+// say which dates the period is.
+func (e *Engine) period(now int64, p Period) (periodSpan, error) {
+	kind, back, ok := p.calendar()
+	if !ok {
+		return periodSpan{}, fmt.Errorf("%w: unknown period %v", ErrWindow, p)
+	}
+	a, b := e.layout.CalendarPeriod(now, kind, back, e.set.weekStart)
+	sp, err := e.layout.Period(now, a, b)
+	if err != nil {
+		return periodSpan{}, fmt.Errorf("%w (%v is %s to %s)", err, p, e.stamp(a), e.stamp(b))
+	}
+	return periodSpan{kind, back, a, b, sp}, nil
+}
+
+// periodAt returns now in Unix nanoseconds and what period p covers then.
+// Errors wrap ErrClosed or ErrWindow.
+func (e *Engine) periodAt(now time.Time, p Period) (int64, periodSpan, error) {
+	if e.closed.Load() {
+		return 0, periodSpan{}, ErrClosed
+	}
+	n := now.UnixNano()
+	ps, err := e.period(n, p)
+	return n, ps, err
 }
 
 func (e *Engine) stamp(t int64) string {

@@ -242,6 +242,24 @@ func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (
 	}
 }
 
+// redelivered reports whether ev is a duplicate of a response held at
+// now (one of its id with as high a version), and counts it if so. It
+// is checked before a key is made for ev: a duplicate writes nothing, so
+// it must not make a key either.
+func (r *responses) redelivered(l *timeline.Layout, now int64, ev *Event) bool {
+	h := xxhash.Sum64String(ev.ResponseID)
+	sh := r.shard(h)
+	sh.mu.Lock()
+	r.expire(sh, l, now)
+	i := sh.find(storedID(h))
+	dup := i >= 0 && ev.Version <= sh.tab[i].version
+	sh.mu.Unlock()
+	if dup {
+		r.duplicates.Add(1)
+	}
+	return dup
+}
+
 // retract takes a held answer out of its key's buckets at its time oldT,
 // which is within retention at now. It writes on the lane the answer was
 // written on, so that no bucket ever counts below zero. Caller holds the

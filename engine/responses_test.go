@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -506,5 +507,47 @@ func TestRecordResponseDoesNotAllocate(t *testing.T) {
 	i := 0
 	if n := testing.AllocsPerRun(len(ids)-1, func() { ev.ResponseID = ids[i]; i++; e.RecordResponse(ev) }); n > 0.05 {
 		t.Errorf("new responses: got %v allocs, want about 0 (tables grow by a quarter)", n)
+	}
+}
+
+// A redelivery under other labels is a duplicate and makes no key: a
+// sender that relabels a retried webhook must not leave an empty key
+// behind (replicas never make one: the stream drops the message). A
+// correction under other labels moves the answer, key and all.
+func TestRedeliveryUnderOtherLabels(t *testing.T) {
+	e, err := New(Config{Clock: window.NewManualClock(t0), MaxKeys: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ev := Event{ResponseID: "r-1", Version: 2, Segment: "smb", Touchpoint: "web", Metric: NPS, Score: 9, Time: t0}
+	if o, err := e.RecordResponse(ev); o != Recorded || err != nil {
+		t.Fatalf("first: got %v, %v", o, err)
+	}
+	if o, err := e.RecordResponse(Event{ResponseID: "other", Segment: "smb", Touchpoint: "app", Metric: NPS, Score: 9, Time: t0}); o != Recorded || err != nil {
+		t.Fatalf("second key: got %v, %v", o, err)
+	}
+	for _, v := range []uint64{2, 1} {
+		again := ev
+		again.Version, again.Touchpoint = v, "email"
+		if o, err := e.RecordResponse(again); o != Duplicate || err != nil { // (not ErrTooManyKeys either: MaxKeys is 2)
+			t.Fatalf("version %d under smb × email: got %v, %v, want a duplicate", v, o, err)
+		}
+	}
+	if keys := e.Keys(nil); len(keys) != 2 || slices.Contains(keys, Key{"smb", "email"}) {
+		t.Fatalf("keys %v, want smb × web and smb × app only", keys)
+	}
+	if s := e.Stats(); s.Duplicates != 2 {
+		t.Errorf("%d duplicates counted, want 2", s.Duplicates)
+	}
+	moved := ev
+	moved.Version, moved.Touchpoint = 3, "app"
+	if o, err := e.RecordResponse(moved); o != Updated || err != nil {
+		t.Fatalf("a correction under smb × app: got %v, %v", o, err)
+	}
+	var r Result
+	e.Query(Query{Segment: "smb", Touchpoint: "app", Window: time.Hour}, &r)
+	if r.NPS.Responses() != 2 {
+		t.Errorf("smb × app holds %d answers, want 2 (the moved one)", r.NPS.Responses())
 	}
 }

@@ -20,6 +20,20 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 	if err != nil {
 		return dst, err
 	}
+	return e.rollups(span, dst), nil
+}
+
+// RollupsPeriodAt is RollupsAt over a calendar period, up to now: every
+// result is Partial when p is the current period.
+func (e *Engine) RollupsPeriodAt(now time.Time, p Period, dst []Result) ([]Result, error) {
+	span, err := e.keysPeriod(now, p)
+	if err != nil {
+		return dst, err
+	}
+	return e.rollups(span, dst), nil
+}
+
+func (e *Engine) rollups(span keysWindow, dst []Result) []Result {
 
 	// The selections, sorted, and where each key goes: its segment's
 	// roll-up, its touchpoint's, and everything's.
@@ -91,17 +105,21 @@ func (e *Engine) RollupsAt(now time.Time, w time.Duration, dst []Result) ([]Resu
 			clear(built) // the cache owns them now
 		}
 	}
-	// The live part: the minute that holds now (to), as QueryAt reads it.
+	// The live part: the minute that holds now, as QueryAt reads it (none for a past period).
 	for k, s := range all {
 		for _, i := range into[k] {
-			s.data.CollectFine(span.lo, span.hi, accs[i])
+			if span.lo < span.hi {
+				s.data.CollectFine(span.lo, span.hi, accs[i])
+			}
 		}
 	}
 	for i, sel := range sels {
 		dst = append(dst, Result{})
-		dst[len(dst)-1].fill(e.set.location, sel, span.from, span.to, &accs[i].hist, accs[i].uniq.Estimate(), e.set.minResp)
+		r := &dst[len(dst)-1]
+		r.fill(e.set.location, sel, span.from, span.to, &accs[i].hist, accs[i].uniq.Estimate(), e.set.minResp)
+		r.Partial = span.partial
 	}
-	return dst, nil
+	return dst
 }
 
 // rollScratch is the reusable state of RollupsAt: accumulators keep the

@@ -213,7 +213,7 @@ func smallSnapshot(t testing.TB) []byte {
 		clock.Set(t0.Add(time.Duration(i) * 90 * time.Minute))
 		for j := range 40 {
 			e.Record(Event{CustomerID: fmt.Sprint("c-", j), Segment: "smb", Touchpoint: tp, Metric: NPS, Score: j % 11, Time: clock.Now(),
-				ResponseID: fmt.Sprint("r-", j%13), Version: uint64(j)}) // new responses, corrections
+				ResponseID: fmt.Sprint("r-", j%13), Version: uint64(40*i + j)}) // new responses, corrections (moving answers to this touchpoint)
 		}
 		e.DeleteResponse(fmt.Sprint("r-", i))
 	}

@@ -74,7 +74,29 @@ func apiTry(t *testing.T, base, path string, v any) int {
 }
 
 // changeLine is what the page writes for a change it could compute.
-var changeLine = regexp.MustCompile(`^(?:([▲▼]) )?([+-]?[0-9]+\.[0-9]+)((?: pts)?) vs previous (\S+)(?: \((not significant|not tested)\))?$`)
+var changeLine = regexp.MustCompile(`^(?:([▲▼]) )?([+-]?[0-9]+\.[0-9]+)((?: pts)?) vs (.+?)(?: \((not significant|not tested)\))?$`)
+
+// periodBaselines are the calendar periods the page compares periods with.
+var periodBaselines = map[string]string{
+	"today": "yesterday", "yesterday": "the day before", "this_week": "last week", "last_week": "the week before",
+	"this_month": "last month", "last_month": "the month before", "this_quarter": "last quarter", "last_quarter": "the quarter before",
+}
+
+// baselineName is what the page says a window is compared with.
+func baselineName(window string) string {
+	if b, ok := periodBaselines[window]; ok {
+		return b
+	}
+	return "previous " + window
+}
+
+// windowName is how the page names a window in a title.
+func windowName(window string) string {
+	if _, ok := periodBaselines[window]; ok {
+		return strings.Replace(window, "_", " ", 1)
+	}
+	return "last " + window
+}
 
 // checkChange says how text differs from what the page should write for
 // a metric's change c over window, c nil when the sidecar refused to
@@ -83,19 +105,23 @@ var changeLine = regexp.MustCompile(`^(?:([▲▼]) )?([+-]?[0-9]+\.[0-9]+)((?: 
 func checkChange(text, metric string, c *httpapi.Change, window string) error {
 	switch {
 	case c == nil:
-		if want := "no previous " + window + " to compare with"; text != want {
+		want := "no previous " + window + " to compare with"
+		if _, ok := periodBaselines[window]; ok {
+			want = baselineName(window) + " is not kept to compare with"
+		}
+		if text != want {
 			return fmt.Errorf("%s change: got %q, want %q", metric, text, want)
 		}
 		return nil
 	case !c.Enough || c.Difference == nil:
-		if want := "not enough data vs previous " + window; text != want {
+		if want := "not enough data vs " + baselineName(window); text != want {
 			return fmt.Errorf("%s change: got %q, want %q (enough %t)", metric, text, want, c.Enough)
 		}
 		return nil
 	}
 	m := changeLine.FindStringSubmatch(text)
 	if m == nil {
-		return fmt.Errorf("%s change: got %q, want a difference vs previous %s", metric, text, window)
+		return fmt.Errorf("%s change: got %q, want a difference vs %s", metric, text, baselineName(window))
 	}
 	arrow, number, unit, win, why := m[1], m[2], m[3], m[4], m[5]
 	d := *c.Difference
@@ -115,13 +141,13 @@ func checkChange(text, metric string, c *httpapi.Change, window string) error {
 	if metric == "csat" {
 		wantUnit = " pts"
 	}
-	if arrow != wantArrow || why != wantWhy || unit != wantUnit || win != window ||
+	if arrow != wantArrow || why != wantWhy || unit != wantUnit || win != baselineName(window) ||
 		!shows(number, d, scoreDigits[metric]) || !signOK(number, d) {
 		p := "none"
 		if c.PValue != nil {
 			p = strconv.FormatFloat(*c.PValue, 'g', 3, 64)
 		}
-		return fmt.Errorf("%s change: got %q, want %+.3f%s vs previous %s, significant %t (p %s)", metric, text, d, wantUnit, window, sig, p)
+		return fmt.Errorf("%s change: got %q, want %+.3f%s vs %s, significant %t (p %s)", metric, text, d, wantUnit, baselineName(window), sig, p)
 	}
 	return nil
 }
@@ -229,7 +255,7 @@ func (tb *tab) waitForHeatmap(t *testing.T, base, window, metric string) {
 		got := eval[domHeatmap](t, tb, readHeatmap)
 		var m httpapi.Matrix
 		apiGet(t, base, "", "/v1/matrix?window="+window, &m)
-		if !strings.Contains(got.Caption, "last "+window) || !strings.Contains(got.Caption, strings.ToUpper(metric)) {
+		if !strings.Contains(got.Caption, windowName(window)) || !strings.Contains(got.Caption, strings.ToUpper(metric)) {
 			return fmt.Errorf("caption %q, want %s over %s", got.Caption, metric, window)
 		}
 		if !slices.Equal(got.Touchpoints, m.Touchpoints) || len(got.Rows) != len(m.Segments) {

@@ -150,6 +150,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			tab.choose(t, "#window", "this_month")
 			tab.waitForTrend(t, sc.url, "*", "support", trendSpan{"this_month", "1d", "this month, daily", "days"})
 			tab.waitForCards(t, sc.url, "", "*", "this_month")
+			tab.waitForChanges(t, sc.url, "*", "this_month") // against all of last month
+			tab.waitForJourney(t, sc.url, "*", "this_month")
+			tab.waitForHeatmap(t, sc.url, "this_month", "nps")
 			tab.choose(t, "#window", "today")
 			tab.waitForTrend(t, sc.url, "*", "support", trendSpan{"today", "1h", "today, hourly", "hours"})
 			tab.poll(t, "the zone in the status line", `document.querySelector('#status').textContent.includes('times in UTC')`)

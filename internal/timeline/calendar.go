@@ -191,3 +191,13 @@ func (g Grid) Point(n, from, to int64) Point {
 	p.Partial = p.From != a || p.To != b
 	return p
 }
+
+// Earlier returns the start of the local day years years and days days
+// before the one that holds t: the same date years back (February 29 of a
+// year that has none is March 1), then days days earlier. Calendar
+// baselines move a period with it: a day or week 364 days back, a month
+// or quarter 1 year back.
+func (l *Layout) Earlier(t int64, years, days int) int64 {
+	y, m, d := civilDate(l.Day(t))
+	return l.DayStart(civilDay(y-years, m, d) - int64(days))
+}

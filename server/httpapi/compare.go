@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cxscore/cxscore/engine"
-	"github.com/cxscore/cxscore/server/internal/windowtext"
 )
 
 // Compare is the answer to GET /v1/compare: the selection's scores over
@@ -74,11 +73,12 @@ func (s *Handler) handleCompare(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// compareParams are the window and baseline of a comparison, and the text
-// they were asked as.
+// compareParams are the window (or period) and baseline of a
+// comparison, and the text they were asked as.
 type compareParams struct {
 	winText, againstText string
 	win                  time.Duration
+	period               engine.Period // instead of win: a calendar period
 	against              engine.Baseline
 }
 
@@ -102,7 +102,7 @@ func comparisonRequest(r *http.Request, labels ...string) (engine.Selection, com
 func comparison(q url.Values) (compareParams, error) {
 	var p compareParams
 	var err error
-	if p.winText, p.win, err = windowtext.Parse("window", q.Get("window"), "7d"); err != nil {
+	if p.winText, p.win, p.period, err = windowOrPeriod(q.Get("window"), "7d"); err != nil {
 		return p, err
 	}
 	p.againstText = q.Get("against")
@@ -110,7 +110,7 @@ func comparison(q url.Values) (compareParams, error) {
 		p.againstText = "previous"
 	}
 	if p.against, err = engine.ParseBaseline(p.againstText); err != nil {
-		return p, fmt.Errorf("against %q: want previous (the period of the same length just before), week (the same window a week earlier), year (52 weeks earlier, with tiers that keep a year) or rest (every other key over the same window)", p.againstText)
+		return p, fmt.Errorf("against %q: want previous (the period of the same length just before, or the calendar period before), week (the same window or day a week earlier), year (52 weeks earlier, or the same month a year earlier, with tiers that keep a year) or rest (every other key over the same window)", p.againstText)
 	}
 	return p, nil
 }
@@ -119,7 +119,13 @@ func comparison(q url.Values) (compareParams, error) {
 // using c as scratch, and returns the answer's JSON. Errors are the
 // engine's.
 func (s *Handler) compare(now time.Time, sel engine.Selection, p compareParams, c *engine.Comparison) (Compare, error) {
-	if err := s.engine.CompareAt(now, sel, p.win, p.against, c); err != nil {
+	var err error
+	if p.period != 0 {
+		err = s.engine.ComparePeriodAt(now, sel, p.period, p.against, c)
+	} else {
+		err = s.engine.CompareAt(now, sel, p.win, p.against, c)
+	}
+	if err != nil {
 		return Compare{}, err
 	}
 	return Compare{
@@ -167,19 +173,25 @@ type Matrix struct {
 	Keys        []Scores `json:"keys"`
 }
 
-// handleMatrix serves GET /v1/matrix?window=W.
+// handleMatrix serves GET /v1/matrix?window=W, W a sliding window or a
+// calendar period.
 func (s *Handler) handleMatrix(w http.ResponseWriter, r *http.Request) {
 	p, err := params(r, "window")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	winText, win, err := windowtext.Parse("window", p["window"], "24h")
+	winText, win, period, err := windowOrPeriod(p["window"], "24h")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	results, err := s.engine.MatrixAt(s.clock.Now(), win, nil)
+	var results []engine.Result
+	if period != 0 {
+		results, err = s.engine.MatrixPeriodAt(s.clock.Now(), period, nil)
+	} else {
+		results, err = s.engine.MatrixAt(s.clock.Now(), win, nil)
+	}
 	if err != nil {
 		queryError(w, err)
 		return

@@ -330,19 +330,25 @@ func query(p map[string]string, defaultWindow string) (engine.Query, windowArg, 
 		}
 		return q, windowArg{}, nil
 	}
-	text := p["window"]
+	var win windowArg
+	win.Text, q.Window, q.Period, err = windowOrPeriod(p["window"], defaultWindow)
+	return q, win, err
+}
+
+// windowOrPeriod reads a window= parameter: a period name (today,
+// last_month) or a sliding window (5m, 24h, 7d), the default if empty.
+func windowOrPeriod(text, defaultWindow string) (string, time.Duration, engine.Period, error) {
 	if text == "" {
 		text = defaultWindow
 	}
 	if period, err := engine.ParsePeriod(text); err == nil {
-		q.Period = period
-		return q, windowArg{Text: text}, nil
+		return text, 0, period, nil
 	}
-	var win windowArg
-	if win.Text, q.Window, err = windowtext.Parse("window", text, defaultWindow); err != nil {
-		return q, win, fmt.Errorf("%w, or one of the periods today, yesterday, this_week, last_week, this_month, last_month, this_quarter, last_quarter", err)
+	text, win, err := windowtext.Parse("window", text, defaultWindow)
+	if err != nil {
+		return text, 0, 0, fmt.Errorf("%w, or one of the periods today, yesterday, this_week, last_week, this_month, last_month, this_quarter, last_quarter", err)
 	}
-	return q, win, nil
+	return text, win, 0, nil
 }
 
 // instant reads an RFC 3339 time parameter.
@@ -373,7 +379,7 @@ func label(name, v string) (string, error) {
 // cannot answer is the client's to fix.
 func queryError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, engine.ErrWindow):
+	case errors.Is(err, engine.ErrWindow), errors.Is(err, engine.ErrBaseline):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, engine.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "shutting down")

@@ -182,11 +182,23 @@ function trendSpan(window) {
     : { window: '30d', step: '1d', text: 'last 30 days, daily', unit: 'days' };
 }
 
-// slidingWindow is the sliding window the heat map shows for a selection:
-// itself, or for a calendar period (which GET /v1/matrix does not take)
-// the sliding window closest to it, named in the heat map's title.
-function slidingWindow(window) {
-  return { today: '24h', this_week: '7d', this_month: '30d', last_month: '30d' }[window] ?? window;
+// PERIOD_BASELINES names the calendar period each period's changes are
+// measured against (the API's against=previous for a period).
+const PERIOD_BASELINES = {
+  today: 'yesterday', yesterday: 'the day before', this_week: 'last week', last_week: 'the week before',
+  this_month: 'last month', last_month: 'the month before', this_quarter: 'last quarter', last_quarter: 'the quarter before',
+};
+
+// windowName is how a window reads in a title: "last 24h", "this month".
+function windowName(window) {
+  return PERIOD_BASELINES[window] ? window.replace('_', ' ') : `last ${window}`;
+}
+
+// baselineName is what a window's changes are measured against: the
+// period of the same length before a sliding window ("previous 24h"), the
+// calendar period before a period ("last month").
+function baselineName(window) {
+  return PERIOD_BASELINES[window] ?? `previous ${window}`;
 }
 
 // zone is the business time zone's IANA name, from the last trend answer;
@@ -224,7 +236,7 @@ async function refresh() {
       Promise.all(cardTouchpoints.map((tp) => refusable(
         api('compare', { segment: sel.segment, touchpoint: tp, window: sel.window, against: 'previous' })))),
       api('trend', { segment: sel.segment, touchpoint: sel.touchpoint, window: span.window, step: span.step }),
-      api('matrix', { window: slidingWindow(sel.window) }),
+      api('matrix', { window: sel.window }),
       refusable(api('journey', { segment: sel.segment, window: sel.window })),
       optional(api('alerts')),
     ]);
@@ -326,19 +338,20 @@ function fillCard(card, r, comparison, window) {
 
 // ---- changes against the previous period ----
 
-// changeText says how a metric changed against the period of the same
-// length just before: "▲ +4.2 vs previous 24h" when the change is
-// significant at 5%, "+1.0 vs previous 24h (not significant)" when it is
-// not, "not enough data vs previous 24h" when a side holds too few answers
-// to test (the API's enough is false). comparison is the /v1/compare
-// answer, or { refused } when the sidecar cannot compare that window.
+// changeText says how a metric changed against the period before
+// (baselineName): "▲ +4.2 vs previous 24h" when the change is significant
+// at 5%, "+1.0 vs last month (not significant)" when it is not, "not
+// enough data vs previous 24h" when a side holds too few answers to test
+// (the API's enough is false). comparison is the /v1/compare answer, or
+// { refused } when the sidecar cannot compare that window.
 function changeText(key, comparison, window) {
+  const base = baselineName(window);
   if (comparison.refused !== undefined) {
-    return { text: `no previous ${window} to compare with`, kind: 'none' };
+    return { text: PERIOD_BASELINES[window] ? `${base} is not kept to compare with` : `no ${base} to compare with`, kind: 'none' };
   }
   const c = comparison[key];
   if (!c.enough || c.difference === null) {
-    return { text: `not enough data vs previous ${window}`, kind: 'none' };
+    return { text: `not enough data vs ${base}`, kind: 'none' };
   }
   const metric = METRICS[key];
   let d = c.difference.toFixed(metric.digits); // a difference that rounds to zero has no sign
@@ -346,10 +359,10 @@ function changeText(key, comparison, window) {
   d += metric.changeUnit;
   if (c.significant === true) {
     const up = c.difference > 0;
-    return { text: `${up ? '▲' : '▼'} ${d} vs previous ${window}`, kind: up ? 'up' : 'down' };
+    return { text: `${up ? '▲' : '▼'} ${d} vs ${base}`, kind: up ? 'up' : 'down' };
   }
   const why = c.significant === false ? 'not significant' : 'not tested';
-  return { text: `${d} vs previous ${window} (${why})`, kind: 'flat' };
+  return { text: `${d} vs ${base} (${why})`, kind: 'flat' };
 }
 
 // fillChange writes a change into node, with its interval and p-value as
@@ -510,7 +523,7 @@ function heatColour(key, score) {
 // segment never had that touchpoint.
 function renderHeatmap(matrix, key) {
   const metric = METRICS[key];
-  setText(el.heatmapSpan, `· ${metric.name}, last ${matrix.window}`);
+  setText(el.heatmapSpan, `· ${metric.name}, ${windowName(matrix.window)}`);
   const middle = (metric.scale[0] + metric.scale[1]) / 2;
   setText(el.heatMiddle, `(${metric.name} ${middle}${metric.unit})`);
   const shape = JSON.stringify([matrix.segments, matrix.touchpoints]);
