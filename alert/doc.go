@@ -59,7 +59,10 @@
 // fires a rule that is firing again nor loses an alert that was due nor
 // changes its event id. Saved gathers both, and AppendJSON and
 // ParseSaved give them a documented, versioned JSON form to keep in a
-// file.
+// file. Take State and Pending between evaluations (and Pending after
+// Close, at shutdown), so that they agree; alerts still in the
+// Evaluator's channel (Config.Notify nil) are the caller's: hand them to
+// their webhooks first.
 //
 // # Concurrency
 //
