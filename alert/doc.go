@@ -32,20 +32,41 @@
 //
 // # Webhooks
 //
-// A Webhook POSTs each alert's JSON (Body) to a URL from a goroutine of
-// its own, so a slow receiver delays only its own alerts. Each request
-// carries Content-Type application/json, X-Cxscore-Event-Id (the alert's
-// EventID, the same on every retry, for the receiver to deduplicate on)
-// and X-Cxscore-Signature, "sha256=" and the hex of HMAC-SHA256 of the
-// body keyed by the webhook's secret (Sign). A 2xx answer is delivery;
+// A Webhook POSTs each alert's JSON (Body) to a URL. Each request carries
+// Content-Type application/json, X-Cxscore-Event-Id (the alert's EventID,
+// the same on every retry, for the receiver to deduplicate on) and
+// X-Cxscore-Signature, "sha256=" and the hex of HMAC-SHA256 of the body
+// keyed by the webhook's secret (Sign). A 2xx answer is delivery;
 // anything else, or no answer within the timeout (5 s), is retried after
 // an exponentially growing pause with jitter: with the defaults 8 tries
 // spread over more than 3 minutes, then the alert is given up and counted.
-// Send never blocks: an alert that finds the webhook's queue full is
-// dropped and counted.
+//
+// Every alert has a lane of its own: a scheduler goroutine per webhook
+// keeps the alerts by the time their next try is due and starts each try
+// in a goroutine, at most Parallel (4) at once. An alert waiting for its
+// retry holds no slot, so it never delays a fresh alert; a slow receiver
+// delays only its own webhook's alerts. A webhook holds at most Queue
+// alerts undelivered (waiting or in flight); Send never blocks: an alert
+// that finds no room is dropped and counted.
+//
+// # Across restarts
+//
+// Evaluator.State and Webhook.Pending export what a restart must not
+// lose: which rules are firing, since when and under which event id, when
+// each last fired (for cooldowns), and the alerts not yet delivered with
+// their bodies, event ids and tries made. Evaluator.Restore and
+// Webhook.Restore take them back, so that a restarted program neither
+// fires a rule that is firing again nor loses an alert that was due nor
+// changes its event id. Saved gathers both, and AppendJSON and
+// ParseSaved give them a documented, versioned JSON form to keep in a
+// file. Take State and Pending between evaluations (and Pending after
+// Close, at shutdown), so that they agree; alerts still in the
+// Evaluator's channel (Config.Notify nil) are the caller's: hand them to
+// their webhooks first.
 //
 // # Concurrency
 //
 // Evaluator and Webhook are safe for concurrent use. Webhook.Close stops
-// its goroutine; it is idempotent.
+// its goroutines, leaving the undelivered alerts in Pending; it is
+// idempotent.
 package alert

@@ -9,4 +9,7 @@ var (
 	ErrRule = errors.New("alert: invalid rule")
 	// ErrConfig: a Config or WebhookConfig is invalid.
 	ErrConfig = errors.New("alert: invalid config")
+	// ErrState: saved alert state (ParseSaved) is damaged or of another
+	// version.
+	ErrState = errors.New("alert: invalid saved state")
 )

@@ -2,6 +2,8 @@ package alert_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/cxscore/cxscore/alert"
@@ -66,4 +68,55 @@ func ExampleSign() {
 	body := []byte(`{"rule":"csat-low","state":"firing"}`)
 	fmt.Println(alert.Sign("s3cret", body))
 	// Output: sha256=12b546d5a1594d12dfe27b8a6f5992ee05bf12d4cc841de2c63bdbacddd88546
+}
+
+// Keeping alert state across a restart: the saved JSON restored into a new
+// evaluator, which does not fire the rule that is still firing again.
+func ExampleEvaluator_Restore() {
+	clock := window.NewManualClock(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
+	e, _ := engine.New(engine.Config{Clock: clock})
+	defer e.Close()
+	rules := []alert.Rule{{Name: "csat-low", Kind: alert.Threshold, Metric: engine.CSAT, Window: time.Hour, Bound: 70}}
+	notify := func(a alert.Alert) { fmt.Println(a.Rule, a.State, a.Time.Format("15:04")) }
+	ev, _ := alert.New(alert.Config{Engine: e, Rules: rules, Notify: notify})
+	e.Record(engine.Event{Segment: "smb", Touchpoint: "support", Metric: engine.CSAT, Score: 1})
+	ev.Evaluate(clock.Now()) // fires
+
+	saved, _ := alert.Saved{Rules: ev.State()}.AppendJSON(nil) // written to a file at shutdown
+	s, err := alert.ParseSaved(saved)                          // read from it at start
+	if err != nil {
+		panic(err)
+	}
+	restarted, _ := alert.New(alert.Config{Engine: e, Rules: rules, Notify: notify})
+	restarted.Restore(s.Rules)
+	clock.Advance(time.Minute)
+	restarted.Evaluate(clock.Now()) // still true, already firing: nothing
+	clock.Advance(2 * time.Hour)
+	restarted.Evaluate(clock.Now()) // resolved
+	// Output:
+	// csat-low firing 10:00
+	// csat-low resolved 12:01
+}
+
+// Undelivered alerts across a restart: Pending after Close, saved, and
+// Restore in the next process's webhook, which sends them with the same
+// event id and body.
+func ExampleWebhook_Restore() {
+	down, _ := alert.NewWebhook(alert.WebhookConfig{Name: "ops", URL: "http://127.0.0.1:1/hook"}) // nothing listens
+	down.Send(alert.Alert{EventID: "9f2c", Rule: "csat-low", Kind: alert.Threshold, State: alert.Firing,
+		Metric: engine.CSAT, Segment: "*", Touchpoint: "web", Time: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)})
+	down.Close() // at shutdown: the alert stays pending
+	saved, _ := alert.Saved{Pending: map[string][]alert.Pending{"ops": down.Pending()}}.AppendJSON(nil)
+
+	s, _ := alert.ParseSaved(saved) // in the next process
+	got := make(chan string, 1)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("X-Cxscore-Event-Id")
+	}))
+	defer receiver.Close()
+	up, _ := alert.NewWebhook(alert.WebhookConfig{Name: "ops", URL: receiver.URL})
+	defer up.Close()
+	up.Restore(s.Pending["ops"])
+	fmt.Println("delivered", <-got)
+	// Output: delivered 9f2c
 }

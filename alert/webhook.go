@@ -2,6 +2,8 @@ package alert
 
 import (
 	"bytes"
+	"cmp"
+	"container/heap"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -12,20 +14,22 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // Webhook delivery defaults, for the zero fields of WebhookConfig. With
 // them an alert is tried 8 times, the pauses between tries growing from
 // 2 s to at most 1 min, each stretched by a random 0-50%: the last try is
-// at least 182 s after the first.
+// at least 182 s after the first. At most DefaultParallel tries are in
+// flight at once.
 const (
 	DefaultTimeout    = 5 * time.Second
 	DefaultAttempts   = 8
 	DefaultBackoff    = 2 * time.Second
 	DefaultMaxBackoff = time.Minute
+	DefaultParallel   = 4
 )
 
 // WebhookConfig configures a Webhook.
@@ -48,57 +52,128 @@ type WebhookConfig struct {
 	// (jitter, so that retries of many senders spread). Zero:
 	// DefaultBackoff and DefaultMaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	// Queue is how many alerts wait for delivery; Send drops (and counts)
+	// Parallel is the most tries in flight at once. An alert waiting for
+	// its next try holds no slot, so a retried alert never delays a fresh
+	// one; only Parallel receivers hanging until Timeout at once do.
+	// Zero: DefaultParallel.
+	Parallel int
+	// Queue is how many alerts the webhook holds undelivered (waiting for
+	// a first try, for a retry, or in flight); Send drops (and counts)
 	// what finds it full. Zero: DefaultQueue.
 	Queue int
 	// Client sends the requests. Zero: a client of its own.
 	Client *http.Client
-	// Done, if set, is called from the webhook's goroutine when an alert's
-	// delivery ends: delivered after attempts tries, or given up. It must
-	// not block for long: the next alert waits for it.
+	// Done, if set, is called when an alert's delivery ends: delivered
+	// after attempts tries, or given up. It is called from the goroutine
+	// of the alert's last try, possibly concurrently for different
+	// alerts; Close waits for it to return, so it must not block for long.
 	Done func(a Alert, delivered bool, attempts int)
 }
 
 // Delivery counts one rule's alerts at a webhook.
 type Delivery struct {
-	// Delivered: answered 2xx. Retried: tries after a failed one. GivenUp:
-	// alerts that failed every attempt (or were still queued at Close).
-	// Dropped: alerts Send found no room for.
+	// Delivered: answered 2xx. Retried: tries scheduled after a failed
+	// one. GivenUp: alerts that failed every attempt. Dropped: alerts
+	// Send or Restore found no room for.
 	Delivered, Retried, GivenUp, Dropped uint64
 }
 
-// Webhook delivers alerts to one URL, in the order they are sent, from a
-// goroutine of its own, so that a slow or failing receiver delays only its
-// own alerts. Every attempt of an alert carries the same body and
-// X-Cxscore-Event-Id; a 2xx answer is delivery. Send, Counts and Close are
-// safe for concurrent use.
-type Webhook struct {
-	c      WebhookConfig
-	queue  chan Alert
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed atomic.Bool
-	once   sync.Once
-
-	// sleep pauses for d or until ctx ends; a seam for tests.
-	sleep func(ctx context.Context, d time.Duration) error
-
-	mu     sync.Mutex
-	counts map[string]*Delivery
+// Pending is an alert a webhook has not delivered yet: waiting for its
+// first try or a retry, or in flight. Webhook.Pending lists them, for a
+// program to save them across a restart and give them to Restore.
+type Pending struct {
+	// Alert is the alert as sent. After a restore it carries only the
+	// fields common to every kind (EventID, FiredID, Rule, Kind, State,
+	// Webhook, Metric, Segment, Touchpoint, Time), read from Body.
+	Alert Alert
+	// Body is what every try POSTs (Body(Alert) for a sent alert), and
+	// what a restored alert is sent with, byte for byte.
+	Body []byte
+	// Attempts is how many tries were made and failed. A try cut short
+	// by Close is not counted: the receiver may have had it, and will
+	// see it again with the same X-Cxscore-Event-Id.
+	Attempts int
 }
 
-// NewWebhook validates c and starts the webhook's goroutine; Close stops
-// it. Errors wrap ErrConfig.
-func NewWebhook(c WebhookConfig) (*Webhook, error) { return newWebhook(c, sleepCtx) }
+// Webhook delivers alerts to one URL. A scheduler goroutine keeps the
+// alerts waiting for a try in order of their due time (the oldest first
+// among those due) and starts each try in a goroutine of its own, at most
+// Parallel at once; a failed alert is due again after its backoff, and
+// meanwhile holds no slot, so a retried alert never delays a fresh one,
+// and a slow or failing receiver delays only its own alerts. Every try of
+// an alert carries the same body and X-Cxscore-Event-Id; a 2xx answer is
+// delivery. The alerts held, waiting or in flight, are at most Queue.
+// Send, Restore, Pending, Counts and Close are safe for concurrent use.
+type Webhook struct {
+	c      WebhookConfig
+	ctx    context.Context
+	cancel context.CancelFunc
+	wake   chan struct{} // capacity 1: the schedule changed
+	done   chan struct{}
+	once   sync.Once
+	tries  sync.WaitGroup
 
-func newWebhook(c WebhookConfig, sleep func(context.Context, time.Duration) error) (*Webhook, error) {
+	// pause turns a backoff into the wait before the retry; a seam for
+	// tests, which record it and wait for nothing.
+	pause func(d time.Duration) time.Duration
+
+	mu       sync.Mutex
+	closed   bool
+	waiting  dueHeap
+	inFlight map[*pendingAlert]struct{}
+	seq      uint64
+	counts   map[string]*Delivery
+}
+
+// pendingAlert is an alert the webhook holds.
+type pendingAlert struct {
+	Pending
+	seq   uint64        // order of arrival, for ties and for Pending
+	due   time.Time     // of the next try
+	pause time.Duration // the backoff after the next failure, before jitter
+	index int           // in waiting
+}
+
+// dueHeap orders alerts by due time, then arrival (container/heap).
+type dueHeap []*pendingAlert
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if !h[i].due.Equal(h[j].due) {
+		return h[i].due.Before(h[j].due)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *dueHeap) Push(x any) {
+	p := x.(*pendingAlert)
+	p.index = len(*h)
+	*h = append(*h, p)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return p
+}
+
+// NewWebhook validates c and starts the webhook's scheduler goroutine;
+// Close stops it. Errors wrap ErrConfig.
+func NewWebhook(c WebhookConfig) (*Webhook, error) {
+	return newWebhook(c, func(d time.Duration) time.Duration { return d })
+}
+
+func newWebhook(c WebhookConfig, pause func(time.Duration) time.Duration) (*Webhook, error) {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: webhook %q: url %q, want an http or https URL", ErrConfig, c.Name, c.URL)
 	}
-	if c.Timeout < 0 || c.Attempts < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.Queue < 0 {
-		return nil, fmt.Errorf("%w: webhook %q: negative timeout, attempts, backoff or queue", ErrConfig, c.Name)
+	if c.Timeout < 0 || c.Attempts < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.Queue < 0 || c.Parallel < 0 {
+		return nil, fmt.Errorf("%w: webhook %q: negative timeout, attempts, backoff, parallel or queue", ErrConfig, c.Name)
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -115,42 +190,95 @@ func newWebhook(c WebhookConfig, sleep func(context.Context, time.Duration) erro
 	if c.MaxBackoff < c.Backoff {
 		c.MaxBackoff = c.Backoff
 	}
+	if c.Parallel == 0 {
+		c.Parallel = DefaultParallel
+	}
 	if c.Queue == 0 {
 		c.Queue = DefaultQueue
 	}
 	if c.Client == nil {
 		c.Client = &http.Client{}
 	}
-	w := &Webhook{c: c, queue: make(chan Alert, c.Queue), done: make(chan struct{}),
-		sleep: sleep, counts: map[string]*Delivery{}}
+	w := &Webhook{c: c, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		pause: pause, inFlight: map[*pendingAlert]struct{}{}, counts: map[string]*Delivery{}}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.loop()
 	return w, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// Send queues a for delivery without waiting. It reports false, and counts
+// the alert dropped, when the webhook holds Queue alerts already or is
+// closed.
+func (w *Webhook) Send(a Alert) bool {
+	body, err := Body(a)
+	if err != nil { // cannot happen: every field encodes
+		w.count(a.Rule, func(d *Delivery) { d.Dropped++ })
+		return false
+	}
+	return w.hold(Pending{Alert: a, Body: body})
+}
+
+// Restore queues alerts saved from Pending (of this webhook before a
+// restart, say), due at once, with the tries they already made: each has
+// what is left of Attempts, and at least one more try. It returns how
+// many it queued; those it found no room for are dropped and counted, as
+// by Send.
+func (w *Webhook) Restore(ps []Pending) int {
+	n := 0
+	for _, p := range ps {
+		if w.hold(p) {
+			n++
+		}
+	}
+	return n
+}
+
+// hold queues p, due now.
+func (w *Webhook) hold(p Pending) bool {
+	w.mu.Lock()
+	if w.closed || len(w.waiting)+len(w.inFlight) >= w.c.Queue {
+		w.mu.Unlock()
+		w.count(p.Alert.Rule, func(d *Delivery) { d.Dropped++ })
+		return false
+	}
+	pause := w.c.Backoff
+	for range max(p.Attempts-1, 0) {
+		if pause = 2 * pause; pause >= w.c.MaxBackoff {
+			pause = w.c.MaxBackoff
+			break
+		}
+	}
+	w.seq++
+	heap.Push(&w.waiting, &pendingAlert{Pending: p, seq: w.seq, due: time.Now(), pause: pause})
+	w.mu.Unlock()
+	w.poke()
+	return true
+}
+
+func (w *Webhook) poke() {
 	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	case w.wake <- struct{}{}:
+	default:
 	}
 }
 
-// Send queues a for delivery without waiting. It reports false, and counts
-// the alert dropped, when the queue is full or the webhook closed.
-func (w *Webhook) Send(a Alert) bool {
-	if !w.closed.Load() {
-		select {
-		case w.queue <- a:
-			return true
-		default:
-		}
+// Pending returns the alerts not delivered yet, in the order they came:
+// waiting for a try or in flight. After Close it is every alert neither
+// delivered nor given up, for a program to save.
+func (w *Webhook) Pending() []Pending {
+	w.mu.Lock()
+	all := make([]*pendingAlert, 0, len(w.waiting)+len(w.inFlight))
+	all = append(all, w.waiting...)
+	for p := range w.inFlight {
+		all = append(all, p)
 	}
-	w.count(a.Rule, func(d *Delivery) { d.Dropped++ })
-	return false
+	w.mu.Unlock()
+	slices.SortFunc(all, func(a, b *pendingAlert) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]Pending, len(all))
+	for i, p := range all {
+		out[i] = p.Pending
+	}
+	return out
 }
 
 // Counts returns the delivery counters by rule name.
@@ -166,76 +294,96 @@ func (w *Webhook) Counts() map[string]Delivery {
 
 func (w *Webhook) count(rule string, f func(*Delivery)) {
 	w.mu.Lock()
+	w.countLocked(rule, f)
+	w.mu.Unlock()
+}
+
+func (w *Webhook) countLocked(rule string, f func(*Delivery)) {
 	d := w.counts[rule]
 	if d == nil {
 		d = &Delivery{}
 		w.counts[rule] = d
 	}
 	f(d)
-	w.mu.Unlock()
 }
 
-// Close stops the webhook: an attempt in flight is cancelled, and it and
-// what is still queued are counted given up. It waits for the goroutine to
-// end; it is idempotent and safe to call concurrently. It returns nil.
+// Close stops the webhook: tries in flight are cancelled (and not
+// counted), and no new one starts. The alerts not delivered stay listed
+// by Pending, neither given up nor counted, for a program to save and
+// Restore after a restart; Send and Restore drop what comes after. Close
+// waits for the webhook's goroutines to end; it is idempotent and safe to
+// call concurrently. It returns nil.
 func (w *Webhook) Close() error {
 	w.once.Do(func() {
-		w.closed.Store(true)
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
 		w.cancel()
 	})
 	<-w.done
 	return nil
 }
 
+// loop starts the tries due, Parallel at most, until the webhook closes.
 func (w *Webhook) loop() {
 	defer close(w.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
+		w.mu.Lock()
+		now := time.Now()
+		for len(w.waiting) > 0 && len(w.inFlight) < w.c.Parallel && !w.waiting[0].due.After(now) {
+			p := heap.Pop(&w.waiting).(*pendingAlert)
+			w.inFlight[p] = struct{}{}
+			w.tries.Add(1)
+			go w.try(p)
+		}
+		if len(w.waiting) > 0 && len(w.inFlight) < w.c.Parallel {
+			timer.Reset(w.waiting[0].due.Sub(now))
+		}
+		w.mu.Unlock()
 		select {
 		case <-w.ctx.Done():
-			for {
-				select {
-				case a := <-w.queue:
-					w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
-					w.finished(a, false, 0)
-				default:
-					return
-				}
-			}
-		case a := <-w.queue:
-			w.deliver(a)
+			timer.Stop()
+			w.tries.Wait()
+			return
+		case <-w.wake:
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
 }
 
-// deliver tries a until it is delivered, given up or the webhook closed.
-func (w *Webhook) deliver(a Alert) {
-	body, err := Body(a)
-	if err != nil { // cannot happen: every field encodes
-		w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
-		w.finished(a, false, 0)
+// try makes one attempt of p, then delivers, gives up or reschedules it.
+func (w *Webhook) try(p *pendingAlert) {
+	defer w.tries.Done()
+	ok := w.post(p.Alert.EventID, p.Body)
+	w.mu.Lock()
+	delete(w.inFlight, p)
+	if !ok && w.ctx.Err() != nil { // cut short by Close: still pending
+		heap.Push(&w.waiting, p)
+		w.mu.Unlock()
 		return
 	}
-	pause := w.c.Backoff
-	for attempt := 1; ; attempt++ {
-		if w.post(a.EventID, body) {
-			w.count(a.Rule, func(d *Delivery) { d.Delivered++ })
-			w.finished(a, true, attempt)
-			return
-		}
-		if attempt == w.c.Attempts || w.sleep(w.ctx, jitter(pause)) != nil {
-			w.count(a.Rule, func(d *Delivery) { d.GivenUp++ })
-			w.finished(a, false, attempt)
-			return
-		}
-		pause = min(2*pause, w.c.MaxBackoff)
-		w.count(a.Rule, func(d *Delivery) { d.Retried++ })
+	p.Attempts++
+	rule, ended := p.Alert.Rule, true
+	switch {
+	case ok:
+		w.countLocked(rule, func(d *Delivery) { d.Delivered++ })
+	case p.Attempts >= w.c.Attempts:
+		w.countLocked(rule, func(d *Delivery) { d.GivenUp++ })
+	default:
+		ended = false
+		p.due = time.Now().Add(w.pause(jitter(p.pause)))
+		p.pause = min(2*p.pause, w.c.MaxBackoff)
+		heap.Push(&w.waiting, p)
+		w.countLocked(rule, func(d *Delivery) { d.Retried++ })
 	}
-}
-
-func (w *Webhook) finished(a Alert, delivered bool, attempts int) {
-	if w.c.Done != nil {
-		w.c.Done(a, delivered, attempts)
+	w.mu.Unlock()
+	if ended && w.c.Done != nil {
+		w.c.Done(p.Alert, ok, p.Attempts)
 	}
+	w.poke()
 }
 
 // jitter stretches d by a random 0-50%.

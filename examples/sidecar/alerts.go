@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +22,7 @@ import (
 	"github.com/cxscore/cxscore/alert"
 	"github.com/cxscore/cxscore/engine"
 	"github.com/cxscore/cxscore/server/metrics"
+	"github.com/cxscore/cxscore/server/snapfile"
 )
 
 // alertsFile is the format of -alerts's file: webhooks, and rules that
@@ -33,6 +40,12 @@ type webhookJSON struct {
 	Name   string `json:"name"`
 	URL    string `json:"url"`
 	Secret string `json:"secret"`
+	// Optional delivery schedule, Go durations ("5s", "500ms"); omitted:
+	// the alert package's defaults (5s, 8 tries, 2s doubling to 1m).
+	Timeout    string `json:"timeout"`
+	Attempts   int    `json:"attempts"`
+	Backoff    string `json:"backoff"`
+	MaxBackoff string `json:"max_backoff"`
 }
 
 type ruleJSON struct {
@@ -80,7 +93,24 @@ func readAlerts(path string) (*alertsConfig, error) {
 		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("%s: url: %q, want an http:// or https:// URL", at, w.URL)
 		}
-		c.webhooks = append(c.webhooks, alert.WebhookConfig{Name: w.Name, URL: w.URL, Secret: w.Secret})
+		wc := alert.WebhookConfig{Name: w.Name, URL: w.URL, Secret: w.Secret, Attempts: w.Attempts}
+		if w.Attempts < 0 {
+			return nil, fmt.Errorf("%s: attempts: %d, want > 0 (omitted: %d)", at, w.Attempts, alert.DefaultAttempts)
+		}
+		for _, d := range []struct {
+			field, text string
+			to          *time.Duration
+		}{{"timeout", w.Timeout, &wc.Timeout}, {"backoff", w.Backoff, &wc.Backoff}, {"max_backoff", w.MaxBackoff, &wc.MaxBackoff}} {
+			if d.text == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.text)
+			if err != nil || v <= 0 {
+				return nil, fmt.Errorf("%s: %s: %q, want a duration > 0 such as \"5s\" or \"500ms\"", at, d.field, d.text)
+			}
+			*d.to = v
+		}
+		c.webhooks = append(c.webhooks, wc)
 	}
 	if len(j.Rules) == 0 {
 		return nil, errors.New(`rules: none; want {"rules": [{"name": ..., "kind": "threshold", ...}]}`)
@@ -161,10 +191,20 @@ func readAlerts(path string) (*alertsConfig, error) {
 
 // alerting is the running alert machinery of the sidecar.
 type alerting struct {
+	eng    *engine.Engine
 	eval   *alert.Evaluator
 	hooks  map[string]*alert.Webhook
+	logger *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// statePath keeps the alert state across restarts (-snapshot FILE:
+	// FILE.alerts); "": not kept. saved is what it holds.
+	statePath string
+	saveEvery time.Duration
+	saveMu    sync.Mutex
+	saved     []byte
+	raised    atomic.Bool // an alert was raised since the last save
 
 	mu     sync.Mutex
 	recent []recentAlert // the last maxRecentAlerts, oldest first
@@ -186,12 +226,16 @@ type recentAlert struct {
 // note adds an alert to the recent ones.
 func (a *alerting) note(al alert.Alert, delivery string) {
 	body, _ := alert.Body(al)
+	a.noteBody(al, body, delivery, 0)
+}
+
+func (a *alerting) noteBody(al alert.Alert, body []byte, delivery string, attempts int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.recent) == maxRecentAlerts {
 		a.recent = append(a.recent[:0], a.recent[1:]...)
 	}
-	a.recent = append(a.recent, recentAlert{Alert: body, Webhook: al.Webhook, Delivery: delivery, eventID: al.EventID})
+	a.recent = append(a.recent, recentAlert{Alert: body, Webhook: al.Webhook, Delivery: delivery, Attempts: attempts, eventID: al.EventID})
 }
 
 // delivered records the end of an alert's delivery.
@@ -220,12 +264,23 @@ func (a *alerting) markDropped(al alert.Alert) {
 	}
 }
 
-// ServeHTTP answers GET /v1/alerts: {"alerts": [...]}, newest first.
+// ServeHTTP answers GET /v1/alerts: {"alerts": [...]}, newest first; a
+// pending alert's attempts are the tries it has failed so far.
 func (a *alerting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tried := map[string]int{}
+	for _, h := range a.hooks {
+		for _, p := range h.Pending() {
+			tried[p.Alert.EventID] = p.Attempts
+		}
+	}
 	a.mu.Lock()
 	list := make([]recentAlert, 0, len(a.recent))
 	for i := len(a.recent) - 1; i >= 0; i-- {
-		list = append(list, a.recent[i])
+		ra := a.recent[i]
+		if n, ok := tried[ra.eventID]; ok && ra.Delivery == "pending" {
+			ra.Attempts = n
+		}
+		list = append(list, ra)
 	}
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -235,7 +290,7 @@ func (a *alerting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // newAlerting builds c's webhooks (their goroutines run from here on) and
 // an evaluator of its rules; start runs the evaluator.
 func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alerting, error) {
-	a := &alerting{hooks: map[string]*alert.Webhook{}, done: make(chan struct{}), cancel: func() {}}
+	a := &alerting{eng: e, logger: logger, hooks: map[string]*alert.Webhook{}, done: make(chan struct{}), cancel: func() {}}
 	for _, wc := range c.webhooks {
 		wc.Done = a.delivered
 		w, err := alert.NewWebhook(wc)
@@ -247,6 +302,7 @@ func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alert
 	}
 	var err error
 	a.eval, err = alert.New(alert.Config{Engine: e, Rules: c.rules, Notify: func(al alert.Alert) {
+		a.raised.Store(true)
 		logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
 			"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
 		w := a.hooks[al.Webhook]
@@ -268,22 +324,135 @@ func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alert
 	return a, nil
 }
 
-// start evaluates the rules every interval until ctx ends or stop.
+// alertStateSuffix names the file of the alert state beside -snapshot's.
+const alertStateSuffix = ".alerts"
+
+// keepState loads the alert state from path, if it exists, into the
+// evaluator and the webhooks (before start), and has start and stop save
+// it there every saveEvery and at the end. A missing file is a first
+// start; an unreadable or damaged one an error naming it, the file left
+// as it is.
+func (a *alerting) keepState(path string, saveEvery time.Duration) error {
+	a.statePath, a.saveEvery = path, saveEvery
+	info, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		a.logger.Info("no alert state file yet; no rule firing, no alert pending", "path", path)
+		return nil
+	}
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("not a regular file (%v)", info.Mode().Type())
+	}
+	var b []byte
+	if err == nil {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("alert state %s: %w", path, err)
+	}
+	s, err := alert.ParseSaved(b)
+	if err != nil {
+		return fmt.Errorf("alert state %s: %w; the file is left as it is: restore it from a backup, or move it away "+
+			"to start with no rule firing and no alert pending", path, err)
+	}
+	rules := a.eval.Restore(s.Rules)
+	pending, lost := 0, 0
+	for _, name := range slices.Sorted(maps.Keys(s.Pending)) {
+		w := a.hooks[name]
+		for _, p := range s.Pending[name] {
+			if w == nil {
+				lost++
+				continue
+			}
+			a.noteBody(p.Alert, p.Body, "pending", p.Attempts) // before Restore, which may deliver at once
+			if w.Restore([]alert.Pending{p}) == 1 {
+				pending++
+			} else {
+				a.markDropped(p.Alert)
+			}
+		}
+	}
+	if lost > 0 {
+		a.logger.Warn("alert state: alerts pending for webhooks no longer in -alerts are dropped", "path", path, "alerts", lost)
+	}
+	a.saved = b
+	a.logger.Info("alert state loaded", "path", path, "rules", rules, "pending", pending)
+	return nil
+}
+
+// save writes the alert state to statePath if it changed since the last
+// write. It is called between evaluations (from start's goroutine) or
+// after them (stop), so that the rules' state and the webhooks' pending
+// alerts agree.
+func (a *alerting) save() error {
+	if a.statePath == "" {
+		return nil
+	}
+	s := alert.Saved{Rules: a.eval.State(), Pending: map[string][]alert.Pending{}}
+	for name, w := range a.hooks {
+		if ps := w.Pending(); len(ps) > 0 {
+			s.Pending[name] = ps
+		}
+	}
+	b, err := s.AppendJSON(nil)
+	if err != nil {
+		return err
+	}
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
+	if bytes.Equal(b, a.saved) {
+		return nil
+	}
+	if err := snapfile.WriteFile(a.statePath, b); err != nil {
+		return fmt.Errorf("alert state %s: %w", a.statePath, err)
+	}
+	a.saved = b
+	return nil
+}
+
+// start evaluates the rules every interval, and saves the alert state
+// (with keepState) after every evaluation that raised an alert, so that a
+// crash never fires a rule again, and every saveEvery for the deliveries
+// since, until ctx ends or stop. Saves happen between evaluations.
 func (a *alerting) start(ctx context.Context, every time.Duration) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.done = make(chan struct{})
+	var saves <-chan time.Time
+	if a.statePath != "" {
+		t := time.NewTicker(a.saveEvery)
+		saves = t.C
+		context.AfterFunc(ctx, t.Stop)
+	}
 	go func() {
 		defer close(a.done)
-		a.eval.Run(ctx, every)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.eval.Evaluate(a.eng.Now())
+				if !a.raised.Swap(false) {
+					continue
+				}
+			case <-saves:
+			}
+			if err := a.save(); err != nil {
+				a.logger.Error("alert state not saved; the next period tries again", "err", err)
+			}
+		}
 	}()
 }
 
-// stop stops the evaluator, waits for it, then closes the webhooks:
-// alerts still undelivered are given up and counted. Safe to call twice.
-func (a *alerting) stop() {
+// stop stops the evaluator, waits for it, closes the webhooks, then saves
+// the alert state a last time (with keepState): the alerts not delivered
+// are in it, to be tried again after a restart. Without keepState they are
+// lost. Safe to call twice.
+func (a *alerting) stop() error {
 	a.cancel()
 	<-a.done
 	a.closeHooks()
+	return a.save()
 }
 
 func (a *alerting) closeHooks() {
@@ -305,12 +474,14 @@ var (
 	alertRetriedDesc = prometheus.NewDesc("cxscore_alerts_retried_total",
 		"Delivery attempts after a failed one.", []string{"rule", "webhook"}, nil)
 	alertGivenUpDesc = prometheus.NewDesc("cxscore_alerts_given_up_total",
-		"Alerts given up after every attempt failed, or still queued at shutdown.", []string{"rule", "webhook"}, nil)
+		"Alerts given up after every attempt failed.", []string{"rule", "webhook"}, nil)
+	alertPendingDesc = prometheus.NewDesc("cxscore_alerts_pending",
+		"Alerts not delivered yet: waiting for a first try or a retry, or in flight (kept across restarts with -snapshot).", []string{"rule", "webhook"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (a *alerting) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc} {
+	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc, alertPendingDesc} {
 		ch <- d
 	}
 }
@@ -324,11 +495,20 @@ func (a *alerting) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(alertErrorsDesc, prometheus.CounterValue, float64(c.Errors), rule)
 	}
 	for name, w := range a.hooks {
+		pending := map[string]int{}
+		for _, p := range w.Pending() {
+			pending[p.Alert.Rule]++
+		}
 		for rule, d := range w.Counts() {
+			ch <- prometheus.MustNewConstMetric(alertPendingDesc, prometheus.GaugeValue, float64(pending[rule]), rule, name)
+			delete(pending, rule)
 			ch <- prometheus.MustNewConstMetric(alertDeliveredDesc, prometheus.CounterValue, float64(d.Delivered), rule, name)
 			ch <- prometheus.MustNewConstMetric(alertRetriedDesc, prometheus.CounterValue, float64(d.Retried), rule, name)
 			ch <- prometheus.MustNewConstMetric(alertGivenUpDesc, prometheus.CounterValue, float64(d.GivenUp), rule, name)
 			ch <- prometheus.MustNewConstMetric(alertDroppedDesc, prometheus.CounterValue, float64(d.Dropped), rule, name)
+		}
+		for rule, n := range pending { // restored, not counted yet
+			ch <- prometheus.MustNewConstMetric(alertPendingDesc, prometheus.GaugeValue, float64(n), rule, name)
 		}
 	}
 }

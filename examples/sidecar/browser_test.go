@@ -192,6 +192,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			if !eval[bool](t, tab, `document.querySelector('#journey-section').hidden`) {
 				t.Errorf("without -journey: want no journey scorecard")
 			}
+			if !eval[bool](t, tab, `document.querySelector('#alerts-section').hidden`) {
+				t.Errorf("without -alerts: want no alerts section")
+			}
 			if got := eval[string](t, tab, `sessionStorage.getItem('cxscore-token')`); got != token {
 				t.Errorf("sessionStorage: got %q, want the token", got)
 			}

@@ -158,14 +158,38 @@
 // (X-Cxscore-Signature: sha256=<hex HMAC-SHA256 of the body>) and with an
 // X-Cxscore-Event-Id that every retry repeats; a 2xx answer is delivery,
 // anything else or no answer within 5 s is retried with backoff (8 tries
-// over more than 3 minutes), then given up. Every alert is also logged
-// (msg=alert). /metrics counts them: cxscore_alerts_fired_total{rule,state},
-// and by rule and webhook cxscore_alerts_delivered_total, _retried_total,
-// _given_up_total and _dropped_total. GET /v1/alerts (behind the token)
-// lists the last 100 alerts, newest first, as {"alerts": [{"alert":
-// <the webhook body>, "webhook", "delivery": "pending", "delivered",
-// "given_up", "dropped" or "none", "attempts"}]}. Alerts not yet delivered
-// at shutdown are given up; alert state does not survive a restart yet.
+// over more than 3 minutes), then given up. A webhook may set its own
+// schedule: "timeout", "backoff" and "max_backoff" (Go durations such as
+// "5s" or "500ms") and "attempts". Each alert has a lane of its own: one
+// waiting for its retry never delays a fresh one (at most 4 tries are in
+// flight per webhook), and a slow webhook never delays another. Every
+// alert is also logged (msg=alert). /metrics counts them:
+// cxscore_alerts_fired_total{rule,state}, and by rule and webhook
+// cxscore_alerts_delivered_total, _retried_total, _given_up_total and
+// _dropped_total, and the gauge cxscore_alerts_pending. GET /v1/alerts
+// (behind the token) lists the last 100 alerts, newest first, as
+// {"alerts": [{"alert": <the webhook body>, "webhook", "delivery":
+// "pending", "delivered", "given_up", "dropped" or "none", "attempts"}]}
+// (for a pending alert, the tries failed so far); the dashboard shows the
+// last 20.
+//
+// With -snapshot FILE the alert state is kept in FILE.alerts, written
+// atomically like the snapshot after every evaluation that raised an
+// alert, every -snapshot-every if it changed (deliveries), and at
+// shutdown: which rules are firing (and under which event id), when
+// each last fired (for its cooldown), and the alerts not yet delivered,
+// with their bodies, event ids and tries. At start it is loaded before
+// anything is evaluated, so a restart neither fires a rule that is firing
+// again nor loses an alert that was due, and a pending alert is retried
+// with the event id it had. Its JSON form is alert.Saved's (versioned).
+// A missing file is a first start; a damaged one stops the sidecar with
+// exit status 1 and a message naming it, the file left as it is. A rule
+// whose name, kind, metric or selection changed in -alerts starts afresh;
+// alerts pending for a webhook no longer in -alerts are dropped (logged).
+// A crash (no shutdown) never fires a rule again; it may deliver again,
+// with the same event id, an alert delivered less than -snapshot-every
+// before it.
+// Without -snapshot, alerts not yet delivered at shutdown are lost.
 //
 // # Dashboard
 //

@@ -163,7 +163,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	logFormat := fs.String("log-format", "text", "`format` of logs on stderr: text or json")
 	fs.StringVar(&c.snapshotPath, "snapshot", "", "`file` that keeps the state across restarts: loaded at start (missing: start empty; unreadable:\nexit 1, the file untouched), replaced atomically every -snapshot-every if anything changed, and at shutdown;\n"+
 		"with -nats, a local copy of the newest checkpoint tagged with its stream and sequence, loaded at start only if newer\n"+
-		"than the stream's checkpoints and the stream still holds what follows it")
+		"than the stream's checkpoints and the stream still holds what follows it; with -alerts, the alert state (rules firing,\n"+
+		"alerts not yet delivered) is kept the same way in FILE.alerts")
 	fs.DurationVar(&c.snapshotEvery, "snapshot-every", snapfile.DefaultEvery, "pause between the end of one -snapshot write and the start of the next; a crash loses at most\nthis much plus one write's time (cxscore_sidecar_snapshot_last_duration_seconds)")
 	fs.Int64Var(&c.maxMergeBytes, "max-merge-bytes", httpapi.DefaultMaxMergeBytes, "largest body of POST /v1/merge, in `bytes`; larger ones get 413")
 	natsURLs := fs.String("nats", "", "record through a NATS JetStream stream shared with other sidecars: comma-separated nats:// `URLs`\nof its servers, or embedded to run a JetStream server in this process (see -nats-dir)")
@@ -389,6 +390,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 		defer al.closeHooks() // on a way out before start; stop closes them too
+		if c.snapshotPath != "" {
+			if err := al.keepState(c.snapshotPath+alertStateSuffix, c.snapshotEvery); err != nil {
+				return err
+			}
+		}
 		registry.MustRegister(al)
 		alertsHandler = al
 	}
@@ -456,7 +462,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if al != nil {
 		al.start(ctx, c.alertEvery)
-		defer al.stop() // before e.Close, deferred above
+		defer al.stop() // before e.Close, deferred above; on a normal shutdown, stopped below
 		logger.Info("alerts", "rules", len(c.alerts.rules), "webhooks", len(c.alerts.webhooks), "every", c.alertEvery)
 	}
 	served := make(chan error, 1)
@@ -477,6 +483,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if al != nil {
+		if err := al.stop(); err != nil {
+			return fmt.Errorf("last alert state: %w", err)
+		}
 	}
 	if keeper != nil {
 		if err := keeper.Close(); err != nil {

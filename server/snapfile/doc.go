@@ -14,7 +14,8 @@
 // events of one period plus one write's duration, since a period is counted
 // from the end of the previous write. A failed write keeps the previous
 // file, is logged at level ERROR and counted, and Err reports it (for a
-// readiness probe) until a write succeeds.
+// readiness probe) until a write succeeds. WriteFile writes any other file
+// the same way, for state kept beside the snapshot.
 //
 // A Keeper is safe for concurrent use. A write costs what
 // engine.WriteSnapshot costs, plus two fsyncs; recording goes on meanwhile.

@@ -444,3 +444,17 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// WriteFile replaces the file at path with data atomically, as the Keeper
+// writes snapshots: a temporary file in the same folder, fsynced, renamed
+// over the old one, then the folder fsynced. A crash at any moment leaves
+// the old file or the new one, whole; on an error before the rename the
+// old file is untouched. For files kept beside a snapshot (the sidecar's
+// alert state).
+func WriteFile(path string, data []byte) error {
+	_, err := writeFileAtomic(osFS{}, path, func(w io.Writer) (int64, error) {
+		n, err := w.Write(data)
+		return int64(n), err
+	})
+	return err
+}

@@ -571,3 +571,21 @@ func TestKeeperHooks(t *testing.T) {
 		t.Fatalf("the engine holds %d keys, want none: Restore, not the keeper, loads", st.Keys)
 	}
 }
+
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	for _, text := range []string{"one", "two"} {
+		if err := WriteFile(path, []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != text {
+			t.Errorf("got %q, %v; want %q", b, err, text)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("got %d files, want 1: no temporary file left", len(entries))
+	}
+	if err := WriteFile(filepath.Join(t.TempDir(), "missing", "state"), nil); err == nil {
+		t.Error("into a missing folder: got nil, want an error")
+	}
+}

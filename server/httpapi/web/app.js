@@ -11,6 +11,8 @@
 //   GET v1/matrix?window=W                        the heat map
 //   GET v1/journey?segment=S&window=W             the journey scorecard
 //                                                 (no stages: not shown)
+//   GET v1/alerts                                 the recent alerts of -alerts
+//                                                 (404, no -alerts: not shown)
 //
 // Times are shown in the business time zone the trend answer names
 // (-timezone), not in the browser's: a CX team in several offices reads
@@ -83,6 +85,10 @@ const el = {
   journey: $('#journey'),
   journeySpan: $('#journey-span'),
   journeyNote: $('#journey-note'),
+  alertsSection: $('#alerts-section'),
+  alerts: $('#alerts'),
+  alertsSpan: $('#alerts-span'),
+  alertsEmpty: $('#alerts-empty'),
 };
 
 // The selection, kept in the address (?window=24h&segment=smb) so that a
@@ -137,6 +143,17 @@ async function refusable(call) {
     return await call;
   } catch (err) {
     if (err.status === 400) return { refused: err.reason };
+    throw err;
+  }
+}
+
+// optional returns a call's answer, or null when the sidecar answers 404:
+// a part it does not serve (GET /v1/alerts without -alerts).
+async function optional(call) {
+  try {
+    return await call;
+  } catch (err) {
+    if (err.status === 404) return null;
     throw err;
   }
 }
@@ -213,7 +230,7 @@ async function refresh() {
     setOptions(el.touchpoint, touchpoints, sel.touchpoint, 'All touchpoints');
     const span = trendSpan(sel.window);
     const cardTouchpoints = ['*', ...touchpoints];
-    const [results, changes, trend, matrix, journey] = await Promise.all([
+    const [results, changes, trend, matrix, journey, alerts] = await Promise.all([
       Promise.all(cardTouchpoints.map((tp) =>
         api('scores', { segment: sel.segment, touchpoint: tp, window: sel.window }))),
       Promise.all(cardTouchpoints.map((tp) => refusable(
@@ -221,11 +238,13 @@ async function refresh() {
       api('trend', { segment: sel.segment, touchpoint: sel.touchpoint, window: span.window, step: span.step }),
       api('matrix', { window: sel.window }),
       refusable(api('journey', { segment: sel.segment, window: sel.window })),
+      optional(api('alerts')),
     ]);
     if (gen !== generation) return;
     zone = trend.zone || undefined;
     renderCards(results, changes, sel.window);
     renderJourney(journey, sel);
+    renderAlerts(alerts);
     renderHeatmap(matrix, sel.metric);
     renderTrend(trend, span);
     lastUpdate = new Date();
@@ -365,6 +384,63 @@ function fillChange(node, key, comparison, window) {
 function scoreText(key, m) {
   if (m.responses < MIN_RESPONSES) return m.responses === 0 ? 'none' : 'too few';
   return m.score.toFixed(METRICS[key].digits) + METRICS[key].unit;
+}
+
+// ---- the recent alerts ----
+
+// How many of the recent alerts the page lists, newest first.
+const MAX_ALERTS = 20;
+
+// DELIVERY says an alert's delivery state (GET /v1/alerts) in words.
+const DELIVERY = {
+  none: () => 'no webhook',
+  pending: (n) => n > 0 ? `retrying (${tries(n)} failed)` : 'sending',
+  delivered: (n) => `delivered (${tries(n)})`,
+  given_up: (n) => `given up after ${tries(n)}`,
+  dropped: () => 'dropped: queue full',
+};
+const tries = (n) => `${n} ${n === 1 ? 'try' : 'tries'}`;
+
+// renderAlerts lists the recent alerts of -alerts: when, which rule, what
+// it tests, over which selection, firing or resolved, and how its delivery
+// stands. Without -alerts (null) the section stays hidden. Rows are keyed
+// by event id and updated in place.
+function renderAlerts(answer) {
+  el.alertsSection.hidden = answer === null;
+  if (answer === null) return;
+  const list = (answer.alerts ?? []).slice(0, MAX_ALERTS);
+  el.alertsEmpty.hidden = list.length > 0;
+  setText(el.alertsSpan, list.length ? `· the last ${list.length}, newest first` : '');
+  const body = el.alerts.tBodies[0];
+  const ids = list.map((a) => a.alert.event_id);
+  const have = [...body.rows].map((r) => r.dataset.eventId);
+  if (have.length !== ids.length || have.some((id, i) => id !== ids[i])) {
+    body.replaceChildren(...list.map((a) => {
+      const row = document.createElement('tr');
+      row.dataset.eventId = a.alert.event_id;
+      for (const name of ['time', 'rule', 'kind', 'selection', 'state', 'delivery']) {
+        const cell = document.createElement('td');
+        cell.dataset.field = name;
+        row.append(cell);
+      }
+      return row;
+    }));
+  }
+  list.forEach((a, i) => {
+    const row = body.rows[i];
+    const al = a.alert;
+    const d = new Date(al.time);
+    const cell = (name) => row.querySelector(`[data-field="${name}"]`);
+    setText(cell('time'), `${d.toLocaleDateString([], { month: 'short', day: 'numeric', timeZone: zone })} ${clock(d)}`);
+    setText(cell('rule'), al.rule);
+    setText(cell('kind'), `${al.kind} · ${String(al.metric).toUpperCase()}`);
+    setText(cell('selection'), `${al.segment === '*' ? 'all segments' : al.segment} × ${al.touchpoint === '*' ? 'all touchpoints' : al.touchpoint}`);
+    setText(cell('state'), al.state);
+    cell('state').className = `alert-state ${al.state}`;
+    const say = DELIVERY[a.delivery] ?? (() => a.delivery);
+    setText(cell('delivery'), (a.webhook ? `${a.webhook}: ` : '') + say(a.attempts));
+    row.dataset.delivery = a.delivery;
+  });
 }
 
 // ---- the journey scorecard ----
