@@ -19,9 +19,11 @@ type Observation struct {
 	Previous Answer
 }
 
-// Answer is one answer of a response: a metric and its score. The zero
-// Answer is none.
+// Answer is one answer of a response: its key, metric and score. The zero
+// Answer is none. Key is zero when the engine no longer holds the
+// answer's key (deleted, or aged out since).
 type Answer struct {
+	Key    Key
 	Metric Metric
 	Score  int
 }

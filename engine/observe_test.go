@@ -67,7 +67,7 @@ func TestObserve(t *testing.T) {
 	e.Record(ev("r1", 0, 2))
 	want("a response, a duplicate, an older version", []Outcome{Recorded}, []Answer{none})
 	e.Record(ev("r1", 2, 3))
-	want("a correction", []Outcome{Updated}, []Answer{{NPS, 9}})
+	want("a correction", []Outcome{Updated}, []Answer{{Key{"s", "t"}, NPS, 9}})
 	if err := e.Record(Event{Segment: "s", Touchpoint: "t", Metric: NPS, Score: 11}); !errors.Is(err, ErrScoreOutOfRange) {
 		t.Fatalf("score 11: got %v, want ErrScoreOutOfRange", err)
 	}
@@ -77,12 +77,12 @@ func TestObserve(t *testing.T) {
 	}
 	want("a deletion", nil, nil)
 	e.Record(ev("r1", 3, 4))
-	want("a deleted response recorded anew", []Outcome{Recorded}, []Answer{{NPS, 3}})
+	want("a deleted response recorded anew", []Outcome{Recorded}, []Answer{{Key{"s", "t"}, NPS, 3}})
 
 	out := make([]Outcome, 3)
 	e.RecordBatchResponsesAt(t0, []Event{ev("r2", 1, 5), ev("r2", 1, 5), ev("r2", 2, 10)}, out)
 	e.RecordBatch([]Event{ev("", 0, 1)})
-	want("batches", []Outcome{Recorded, Updated, Recorded}, []Answer{none, {NPS, 5}, none})
+	want("batches", []Outcome{Recorded, Updated, Recorded}, []Answer{none, {Key{"s", "t"}, NPS, 5}, none})
 	e.RecordResponseAt(t0, ev("r3", 1, 0))
 	e.RecordAt(t0, ev("r4", 1, 0))
 	e.RecordResponse(ev("r5", 1, 0))

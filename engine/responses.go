@@ -179,6 +179,9 @@ func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (
 			outcome := Recorded
 			if m, score := old.answer(); m != 0 {
 				prev = Answer{Metric: m, Score: score}
+				if s := e.resp.refs.get(old.ref()); s != nil {
+					prev.Key = s.key
+				}
 			}
 			if !old.deleted() {
 				oldT := e.layout.Start(0, old.slot(sh.near))
