@@ -10,11 +10,12 @@ import (
 )
 
 // responseRules are the response rules compiled for Observe: byScore[m][s]
-// lists the rules of metric m that an answer scoring s passes, so that an
-// answer no rule's MaxScore reaches costs one table lookup.
+// lists the rules of metric m that an answer scoring s passes, each with
+// its selection, so that an answer no rule's MaxScore reaches costs one
+// table lookup and one that does a scan of labels held side by side.
 type responseRules struct {
 	rules   []responseRule
-	byScore [engine.NPS + 1][11][]*responseRule
+	byScore [engine.NPS + 1][11][]matcher
 }
 
 type responseRule struct {
@@ -22,13 +23,31 @@ type responseRule struct {
 	fired, dropped atomic.Uint64
 }
 
+// matcher is a rule's selection: "" for every segment or touchpoint
+// (labels are never empty).
+type matcher struct {
+	seg, tp string
+	rule    *responseRule
+}
+
+func (m *matcher) selects(seg, tp string) bool {
+	return (m.seg == "" || m.seg == seg) && (m.tp == "" || m.tp == tp)
+}
+
 func compileResponses(rules []Rule) responseRules {
 	var rr responseRules
 	rr.rules = make([]responseRule, len(rules))
 	for i, r := range rules {
 		rr.rules[i].Rule = r
+		m := matcher{seg: r.Segment, tp: r.Touchpoint, rule: &rr.rules[i]}
+		if m.seg == engine.All {
+			m.seg = ""
+		}
+		if m.tp == engine.All {
+			m.tp = ""
+		}
 		for s := 0; s <= r.MaxScore; s++ {
-			rr.byScore[r.Metric][s] = append(rr.byScore[r.Metric][s], &rr.rules[i])
+			rr.byScore[r.Metric][s] = append(rr.byScore[r.Metric][s], m)
 		}
 	}
 	return rr
@@ -73,10 +92,14 @@ func (ev *Evaluator) Observe(o engine.Observation) {
 	}
 }
 
-func (ev *Evaluator) observe(o *engine.Observation, rules []*responseRule) {
+func (ev *Evaluator) observe(o *engine.Observation, rules []matcher) {
 	e := &o.Event
-	for _, r := range rules {
-		if !r.selects(e.Segment, e.Touchpoint) || r.passes(o.Previous) {
+	for i := range rules {
+		if !rules[i].selects(e.Segment, e.Touchpoint) {
+			continue
+		}
+		r := rules[i].rule
+		if r.passes(o.Previous) {
 			continue
 		}
 		a := Alert{Rule: r.Name, Kind: Response, State: Firing, Webhook: r.Webhook, Metric: r.Metric,
