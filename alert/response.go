@@ -71,7 +71,9 @@ func (r *Rule) passes(a engine.Answer) bool {
 // fires each response rule whose selection holds its key and whose
 // MaxScore its score of the rule's metric is at or below, unless the
 // answer the engine held for the response before (Observation.Previous:
-// the one a correction replaced, or a deleted one) passed the rule too. So
+// the one a correction replaced, or a deleted one) passed the rule too
+// (one whose key the engine no longer holds is taken as passing if its
+// metric and score do: no second alert rather than a doubtful one). So
 // a response fires a rule once: the engine does not observe duplicates,
 // and a correction fires only if it newly passes. An anonymous event (no
 // ResponseID) fires every time it passes. Response rules have no state

@@ -103,9 +103,8 @@ type Config struct {
 	// MergeSnapshot merges (a merge adds counts, not events), so events a
 	// replica applies are observed and a snapshot it loads is not. It
 	// must be safe for concurrent use and must not block: it delays the
-	// recording call, which holds no lock while it runs. It must not keep
-	// a reference to anything but strings. Zero: nothing is called, at
-	// the cost of one branch per event.
+	// recording call, which holds no lock while it runs. Zero: nothing is
+	// called, at the cost of one branch per event.
 	Observe func(Observation)
 }
 

@@ -179,8 +179,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		`{"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]}, ...]}, read at start`)
 	fs.StringVar(&c.alertsPath, "alerts", "", "`file` of alert webhooks and rules, read at start: "+
 		`{"webhooks": [{"name": "ops", "url": "...", "secret": "..."}], "rules": [{"name": "csat-low", "kind": "threshold", ...}]}`+
-		"\n(kinds threshold, drop and rise; response rules are not supported yet)")
-	fs.DurationVar(&c.alertEvery, "alert-every", 30*time.Second, "how often the -alerts rules are evaluated")
+		"\n(kinds response, with max_score, checked on every answer; threshold, drop and rise, evaluated every -alert-every)")
+	fs.DurationVar(&c.alertEvery, "alert-every", 30*time.Second, "how often the -alerts score rules (threshold, drop, rise) are evaluated")
 	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
