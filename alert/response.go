@@ -84,13 +84,13 @@ func (r *Rule) passes(a engine.Answer) bool {
 // and counted). An event that fires no rule costs a lookup in a table by
 // metric and score, then a comparison of labels per rule its score
 // passes, and does not allocate.
-func (ev *Evaluator) Observe(o engine.Observation) {
+func (ev *Evaluator) Observe(o *engine.Observation) {
 	m, s := uint(o.Event.Metric), uint(o.Event.Score)
 	if m >= uint(len(ev.responses.byScore)) || s >= uint(len(ev.responses.byScore[0])) {
 		return
 	}
 	if rules := ev.responses.byScore[m][s]; len(rules) != 0 {
-		ev.observe(&o, rules)
+		ev.observe(o, rules)
 	}
 }
 

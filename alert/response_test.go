@@ -20,7 +20,7 @@ import (
 func newObserved(t tb, rules []Rule, notify func(Alert)) (*engine.Engine, *Evaluator) {
 	t.Helper()
 	var ev *Evaluator
-	e, err := engine.New(engine.Config{Clock: window.NewManualClock(t0), Observe: func(o engine.Observation) { ev.Observe(o) }})
+	e, err := engine.New(engine.Config{Clock: window.NewManualClock(t0), Observe: func(o *engine.Observation) { ev.Observe(o) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestResponseBody(t *testing.T) {
 
 func TestResponseQueueFullDrops(t *testing.T) {
 	var ev *Evaluator
-	e, err := engine.New(engine.Config{Observe: func(o engine.Observation) { ev.Observe(o) }})
+	e, err := engine.New(engine.Config{Observe: func(o *engine.Observation) { ev.Observe(o) }})
 	if err != nil {
 		t.Fatal(err)
 	}

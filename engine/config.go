@@ -103,9 +103,10 @@ type Config struct {
 	// MergeSnapshot merges (a merge adds counts, not events), so events a
 	// replica applies are observed and a snapshot it loads is not. It
 	// must be safe for concurrent use and must not block: it delays the
-	// recording call, which holds no lock while it runs. Zero: nothing is
-	// called, at the cost of one branch per event.
-	Observe func(Observation)
+	// recording call, which holds no lock while it runs. The Observation
+	// is the engine's, lent for the call: copy what you keep. Zero:
+	// nothing is called, at the cost of one branch per event.
+	Observe func(*Observation)
 }
 
 // DefaultMinResponses is Config.MinResponses when left zero.
@@ -129,7 +130,7 @@ type settings struct {
 	// sampleEvery: Record reads the clock on one event in sampleEvery (see
 	// clockSample). 64 for the system clock; 1, every event, for any other.
 	sampleEvery uint32
-	observe     func(Observation)
+	observe     func(*Observation)
 }
 
 func (c Config) settings() (settings, error) {

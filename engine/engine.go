@@ -191,7 +191,7 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) (Outcome, er
 		return Rejected, err
 	}
 	if e.set.observe != nil {
-		e.observe(t, ev, outcome, prev)
+		e.observe(w, t, ev, outcome, prev)
 	}
 	if now >= e.keys.nextSweep.Load() {
 		e.maybeSweep(now)

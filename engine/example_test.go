@@ -315,7 +315,7 @@ func ExampleEngine_RollupsAt() {
 // Config.Observe is told of every event recorded or corrected, with the
 // answer a correction replaced; duplicates are not observed.
 func ExampleConfig_observe() {
-	observe := func(o engine.Observation) {
+	observe := func(o *engine.Observation) {
 		if o.Event.Metric == engine.NPS && o.Event.Score <= 6 {
 			fmt.Printf("%s %s: detractor %s (score %d, was %d)\n",
 				o.Event.Segment, o.Outcome, o.Event.ResponseID, o.Event.Score, o.Previous.Score)

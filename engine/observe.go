@@ -3,7 +3,8 @@ package engine
 import "time"
 
 // Observation is what Config.Observe is told of an event the engine just
-// recorded or corrected.
+// recorded or corrected. The engine lends it for the call only and reuses
+// it afterwards: copy what you keep (the strings may be kept).
 type Observation struct {
 	// Event is the event as recorded, its Time filled in (in
 	// Config.Location) when it was zero.
@@ -28,10 +29,11 @@ type Answer struct {
 	Score  int
 }
 
-// observe hands what record did with ev to Config.Observe. Only called
-// when it is set.
-func (e *Engine) observe(t int64, ev *Event, o Outcome, prev Answer) {
-	ob := Observation{Event: *ev, Outcome: o, Previous: prev}
+// observe hands what record did with ev to Config.Observe, in w's
+// Observation. Only called when it is set.
+func (e *Engine) observe(w *writer, t int64, ev *Event, o Outcome, prev Answer) {
+	ob := &w.obs
+	ob.Event, ob.Outcome, ob.Previous = *ev, o, prev
 	if ob.Event.Time.IsZero() {
 		ob.Event.Time = time.Unix(0, t).In(e.set.location)
 	}

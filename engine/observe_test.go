@@ -16,9 +16,9 @@ type observed struct {
 	list []Observation
 }
 
-func (o *observed) add(ob Observation) {
+func (o *observed) add(ob *Observation) {
 	o.mu.Lock()
-	o.list = append(o.list, ob)
+	o.list = append(o.list, *ob)
 	o.mu.Unlock()
 }
 
@@ -108,7 +108,7 @@ func TestObserve(t *testing.T) {
 func TestObserveTime(t *testing.T) {
 	var got Observation
 	loc := time.FixedZone("UTC+2", 2*3600)
-	e, err := New(Config{Location: loc, Observe: func(o Observation) { got = o }})
+	e, err := New(Config{Location: loc, Observe: func(o *Observation) { got = *o }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	n := 0
-	e, err := New(Config{Observe: func(o Observation) {
+	e, err := New(Config{Observe: func(o *Observation) {
 		if o.Event.Score < 3 {
 			n++
 		}

@@ -245,7 +245,7 @@ type observer struct {
 	eval atomic.Pointer[alert.Evaluator]
 }
 
-func (o *observer) observe(ob engine.Observation) {
+func (o *observer) observe(ob *engine.Observation) {
 	if ev := o.eval.Load(); ev != nil {
 		ev.Observe(ob)
 	}
