@@ -268,3 +268,38 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// FuzzReadAlerts feeds readAlerts arbitrary files: it never panics, and
+// what it accepts is a set of rules alert.New takes, each response rule's
+// max_score on its metric's scale.
+func FuzzReadAlerts(f *testing.F) {
+	f.Add(goodAlerts)
+	f.Add(`{"rules": [{"name": "d", "kind": "response", "metric": "nps", "max_score": 6}]}`)
+	f.Add(`{"rules": [{"name": "d", "kind": "response", "metric": "csat", "max_score": 9, "window": "1h"}]}`)
+	f.Add(`{"rules": [{"name": "d", "kind": "threshold", "metric": "ces", "window": "1h", "above": 5, "max_score": 3}]}`)
+	f.Add(`{"rules": [`)
+	dir := f.TempDir()
+	fuzzEngine, err := engine.New(engine.Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer fuzzEngine.Close()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "alerts.json")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := readAlerts(p)
+		if err != nil {
+			return
+		}
+		for _, r := range c.rules {
+			if lo, hi := r.Metric.Scale(); r.Kind == alert.Response && (r.MaxScore < lo || r.MaxScore > hi || r.Window != 0 || r.Cooldown != 0) {
+				t.Fatalf("accepted response rule %+v", r)
+			}
+		}
+		if _, err := alert.New(alert.Config{Engine: fuzzEngine, Rules: c.rules}); err != nil {
+			t.Fatalf("accepted %q, which alert.New refuses: %v", text, err)
+		}
+	})
+}
