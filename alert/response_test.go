@@ -352,3 +352,26 @@ func TestObserveConcurrent(t *testing.T) {
 		t.Errorf("got %d response alerts, %d counted, want as many and some", responses, c.Fired)
 	}
 }
+
+// A response alert pending at shutdown comes back from the saved state
+// with its kind, event id and body byte for byte.
+func TestResponseAlertSaved(t *testing.T) {
+	a := Alert{EventID: ResponseEventID("detractor", "r-1", 2), Rule: "detractor", Kind: Response, State: Firing, Metric: engine.NPS,
+		Segment: "smb", Touchpoint: "web", Time: t0, Response: engine.Event{ResponseID: "r-1", Version: 2, Score: 3, Time: t0}}
+	body, err := Body(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Saved{Pending: map[string][]Pending{"ops": {{Alert: a, Body: body, Attempts: 2}}}}.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseSaved(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Pending["ops"]
+	if len(p) != 1 || p[0].Alert.Kind != Response || p[0].Alert.EventID != a.EventID || string(p[0].Body) != string(body) || p[0].Attempts != 2 {
+		t.Errorf("got %+v, want the response alert back", p)
+	}
+}
