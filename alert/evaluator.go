@@ -106,7 +106,8 @@ type Config struct {
 	Notify func(Alert)
 	// Queue is the capacity of the channel Alerts returns, when Notify is
 	// nil. An alert that finds it full is dropped and counted
-	// (Counts.Dropped): evaluation never waits for a reader. Zero:
+	// (Counts.Dropped): neither evaluation nor the engine's Record (for
+	// response rules) waits for a reader. Zero:
 	// DefaultQueue.
 	Queue int
 }

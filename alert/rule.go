@@ -47,8 +47,8 @@ const DefaultLevel = 0.05
 // Rule is a score rule (Threshold, Drop, Rise), a test of one metric over
 // one selection evaluated at every Evaluate, or a response rule
 // (Response), a test of each answer the engine records (Evaluator.Observe).
-// Each field says the kinds it is for; a response rule takes only Name,
-// Kind, Metric, Segment, Touchpoint, MaxScore and Webhook.
+// A response rule takes only Name, Kind, Metric, Segment, Touchpoint,
+// MaxScore and Webhook, and New refuses one that sets another field.
 type Rule struct {
 	// Name identifies the rule in alerts and counters: required, unique.
 	Name string
@@ -63,19 +63,21 @@ type Rule struct {
 	Window time.Duration
 	// Bound and Above are a Threshold rule's test: the score below Bound
 	// (Above false) or above it (Above true), in the units of the metric's
-	// Score (CSAT percent, CES mean, NPS points). Ignored by other kinds.
+	// Score (CSAT percent, CES mean, NPS points). Ignored by drop and rise
+	// rules.
 	Bound float64
 	Above bool
 	// MinResponses is the fewest responses of the metric the window (and,
 	// for Drop and Rise, the baseline too) must hold for the rule to be
 	// true. Zero: no minimum of its own; a Drop or Rise rule still needs
 	// the engine's Config.MinResponses on both sides, below which the
-	// engine computes no p-value.
+	// engine computes no p-value. Score rules only.
 	MinResponses int
 	// Cooldown is the least time between two firings of the rule. A rule
 	// that stays true fires once; after it resolves, it fires again only
 	// once Cooldown has passed since it last fired (and it is still true
-	// then). Zero: no cooldown.
+	// then). Zero: no cooldown. Score rules only: a response rule fires
+	// once per response.
 	Cooldown time.Duration
 	// Against is a Drop or Rise rule's baseline. Zero: engine.Previous.
 	Against engine.Baseline
