@@ -1,5 +1,5 @@
-// Package alert raises alerts from the scores of an engine.Engine and
-// delivers them to webhooks.
+// Package alert raises alerts from the scores of an engine.Engine and from
+// the single answers it records, and delivers them to webhooks.
 //
 // # Rules and their state
 //
@@ -26,9 +26,47 @@
 // engine query or comparison per rule: 100 rules over 1,000 keys take
 // about 5 ms on one core (BenchmarkEvaluate).
 //
-// Alerts go to Config.Notify, called from within Evaluate, or to a bounded
-// channel (Evaluator.Alerts). Neither may block evaluation: an alert that
-// finds the channel full is dropped and counted (Counts.Dropped).
+// # Response rules
+//
+// A Response rule tests each answer the engine records: one of its Metric
+// scoring at most MaxScore (NPS ≤ 6 for detractors, CSAT ≤ 2, CES ≤ 3) in
+// its selection fires, once per response. The engine feeds
+// Evaluator.Observe through engine.Config.Observe after each event it
+// records or corrects, with the answer the engine held for the response
+// before, so the rule needs no state of its own:
+//
+//   - a duplicate delivery (engine Outcome Duplicate) is not observed and
+//     never fires;
+//   - a correction (Updated) fires only if its answer passes and the one it
+//     replaced did not (a response deleted and recorded anew is compared
+//     with its deleted answer the same way);
+//   - an anonymous event (no ResponseID) fires every time it passes.
+//
+// A response alert is an event, not a state: it has no cooldown and no
+// resolved notice. Its Segment and Touchpoint are the response's, its Time
+// the response's time, and Alert.Response carries the event (response id,
+// version, customer id, score). Its EventID is derived from the rule's
+// name and the response's id and version (ResponseEventID): the engines
+// of two replicas applying the same stream, or one replaying it after a
+// restart, raise the alert under the same id, and a receiver that
+// deduplicates on X-Cxscore-Event-Id keeps one. An anonymous response's
+// alert has a random id. Events a replica applies are observed (it
+// records them); what engine.Engine.MergeSnapshot merges is not, so
+// loading a snapshot fires nothing.
+//
+// Observe runs within the engine's Record and never waits: an answer no
+// rule's MaxScore reaches costs one lookup in a table by metric and
+// score; one that passes the score compares the labels of each rule it
+// passes (with ten rules, about 10 ns and 30 ns on a shared 2-core
+// machine: BenchmarkObserve), and neither allocates
+// (TestObserveDoesNotAllocate). With ten rules the hook takes 4-7% of
+// Record's CPU time at 1,000 keys (CPU profiles of
+// BenchmarkRecordResponseRules), most of it the labels' comparisons. An alert costs its event id's SHA-256 and the queue.
+//
+// Alerts go to Config.Notify, called from within Evaluate (score rules) or
+// Observe (response rules), or to a bounded channel (Evaluator.Alerts).
+// Neither may block: an alert that finds the channel full is dropped and
+// counted (Counts.Dropped), so Record never waits for a reader.
 //
 // # Webhooks
 //
@@ -66,7 +104,7 @@
 //
 // # Concurrency
 //
-// Evaluator and Webhook are safe for concurrent use. Webhook.Close stops
-// its goroutines, leaving the undelivered alerts in Pending; it is
-// idempotent.
+// Evaluator and Webhook are safe for concurrent use; Observe does not wait
+// for a running Evaluate. Webhook.Close stops its goroutines, leaving the
+// undelivered alerts in Pending; it is idempotent.
 package alert

@@ -44,8 +44,13 @@ type Summary struct {
 
 // Alert is one notice of a rule: that it fired, or that it resolved.
 type Alert struct {
-	// EventID is unique per alert (random, 128 bits in hex): a receiver
-	// deduplicates retried deliveries on it.
+	// EventID is unique per alert (128 bits in hex): a receiver
+	// deduplicates retried deliveries on it. It is random, except in the
+	// alert of a response rule on a response with an id: there it is
+	// derived from the rule's name and the response's id and version
+	// (ResponseEventID), so that every engine that sees the response (two
+	// replicas, a restart replaying a stream) raises the alert under the
+	// same id, and the receiver keeps one.
 	EventID string
 	// FiredID is, in a Resolved alert, the EventID of the Firing alert it
 	// resolves; empty in a Firing one.
@@ -57,8 +62,12 @@ type Alert struct {
 	Metric              engine.Metric
 	Segment, Touchpoint string
 	// Time is the evaluation time at which the rule was found true (or no
-	// longer true).
+	// longer true); for a response rule, the response's time.
 	Time time.Time
+	// Response is, in a response rule's alert, the event that fired it:
+	// its ResponseID (empty for an anonymous one), Version, CustomerID
+	// (if any), Score and Time, and its key and metric.
+	Response engine.Event
 	// Current is the window's summary; Baseline, for Drop and Rise, the
 	// baseline's.
 	Current, Baseline Summary
@@ -72,7 +81,8 @@ type Alert struct {
 // Counts are one rule's counters.
 type Counts struct {
 	// Fired and Resolved count the alerts of each state the rule raised;
-	// Dropped those of them the queue had no room for.
+	// Dropped those of them the queue had no room for. A response rule
+	// never resolves.
 	Fired, Resolved, Dropped uint64
 	// Errors counts evaluations the engine could not answer (a window its
 	// tiers do not retain, a closed engine); the rule's state is unchanged.
@@ -84,17 +94,20 @@ const DefaultQueue = 1024
 
 // Config configures an Evaluator.
 type Config struct {
-	// Engine is what the rules query: required.
+	// Engine is what score rules query: required when Rules hold one.
 	Engine *engine.Engine
-	// Rules are the score rules, each validated by New.
+	// Rules are the score and response rules, each validated by New.
 	Rules []Rule
-	// Notify, when set, is called with every alert from within Evaluate,
-	// instead of the queue. It must not block: hand the alert on (a
-	// Webhook's Send does).
+	// Notify, when set, is called with every alert instead of the queue:
+	// a score rule's from within Evaluate, a response rule's from within
+	// Observe, and so from within the engine's Record. It must not block
+	// and must be safe for concurrent use: hand the alert on (a Webhook's
+	// Send does).
 	Notify func(Alert)
 	// Queue is the capacity of the channel Alerts returns, when Notify is
 	// nil. An alert that finds it full is dropped and counted
-	// (Counts.Dropped): evaluation never waits for a reader. Zero:
+	// (Counts.Dropped): neither evaluation nor the engine's Record (for
+	// response rules) waits for a reader. Zero:
 	// DefaultQueue.
 	Queue int
 }
@@ -112,9 +125,11 @@ type Evaluator struct {
 	queue  chan Alert
 
 	mu     sync.Mutex
-	rules  []ruleState
+	rules  []ruleState // score rules
 	result engine.Result
 	cmp    engine.Comparison
+
+	responses responseRules // not guarded by mu: Observe never waits for Evaluate
 }
 
 type ruleState struct {
@@ -128,11 +143,9 @@ type ruleState struct {
 }
 
 // New returns an evaluator of c's rules. Errors wrap ErrRule (naming the
-// rule and its bad field) or ErrConfig.
+// rule and its bad field) or ErrConfig (a score rule without an Engine, a
+// negative Queue).
 func New(c Config) (*Evaluator, error) {
-	if c.Engine == nil {
-		return nil, fmt.Errorf("%w: no Engine", ErrConfig)
-	}
 	if c.Queue < 0 {
 		return nil, fmt.Errorf("%w: Queue %d, want ≥ 0", ErrConfig, c.Queue)
 	}
@@ -141,9 +154,18 @@ func New(c Config) (*Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
+	var responses []Rule
 	for _, r := range rules {
+		if r.Kind == Response {
+			responses = append(responses, r)
+			continue
+		}
+		if c.Engine == nil {
+			return nil, fmt.Errorf("%w: no Engine for score rule %q", ErrConfig, r.Name)
+		}
 		ev.rules = append(ev.rules, ruleState{Rule: r, sel: r.selection()})
 	}
+	ev.responses = compileResponses(responses)
 	if ev.notify == nil {
 		q := c.Queue
 		if q == 0 {
@@ -183,7 +205,7 @@ func checkRules(rules []Rule) ([]Rule, error) {
 // never closed.
 func (ev *Evaluator) Alerts() <-chan Alert { return ev.queue }
 
-// Evaluate evaluates every rule at now and raises the alerts due:
+// Evaluate evaluates every score rule at now and raises the alerts due:
 //   - a rule found true that is not firing fires, unless it fired less
 //     than its Cooldown before now (it is then tried again at the next
 //     evaluation);
@@ -304,16 +326,25 @@ func newID() string {
 func (ev *Evaluator) Counts() map[string]Counts {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	m := make(map[string]Counts, len(ev.rules))
+	m := make(map[string]Counts, len(ev.rules)+len(ev.responses.rules))
 	for i := range ev.rules {
 		m[ev.rules[i].Name] = ev.rules[i].counts
+	}
+	for i := range ev.responses.rules {
+		r := &ev.responses.rules[i]
+		m[r.Name] = Counts{Fired: r.fired.Load(), Dropped: r.dropped.Load()}
 	}
 	return m
 }
 
-// Run evaluates the rules every interval, at the engine's clock
+// Run evaluates the score rules every interval, at the engine's clock
 // (Engine.Now), until ctx ends; it returns ctx's error. every must be > 0.
+// Without score rules it only waits for ctx.
 func (ev *Evaluator) Run(ctx context.Context, every time.Duration) error {
+	if len(ev.rules) == 0 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -120,3 +120,29 @@ func ExampleWebhook_Restore() {
 	fmt.Println("delivered", <-got)
 	// Output: delivered 9f2c
 }
+
+// A response rule: every NPS detractor, once per response. The engine
+// tells the evaluator of each answer through Config.Observe; the
+// evaluator needs no engine for response rules alone, so it is made first.
+func ExampleEvaluator_Observe() {
+	ev, err := alert.New(alert.Config{Notify: func(a alert.Alert) {
+		fmt.Printf("%s: %s scored %d in %s × %s\n", a.Rule, a.Response.ResponseID, a.Response.Score, a.Segment, a.Touchpoint)
+	}, Rules: []alert.Rule{{Name: "detractor", Kind: alert.Response, Metric: engine.NPS, MaxScore: 6}}})
+	if err != nil {
+		panic(err)
+	}
+	e, _ := engine.New(engine.Config{Observe: ev.Observe})
+	defer e.Close()
+	answer := func(id string, version uint64, score int) {
+		e.Record(engine.Event{Segment: "enterprise", Touchpoint: "support", Metric: engine.NPS,
+			Score: score, ResponseID: id, Version: version})
+	}
+	answer("r-1", 1, 4)
+	answer("r-1", 1, 4) // a redelivery: not again
+	answer("r-1", 2, 2) // corrected, still a detractor: not again
+	answer("r-2", 1, 9)
+	answer("r-2", 2, 3) // corrected from a promoter: fires
+	// Output:
+	// detractor: r-1 scored 4 in enterprise × support
+	// detractor: r-2 scored 3 in enterprise × support
+}

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/cxscore/cxscore/engine"
 )
 
 // Webhook delivery defaults, for the zero fields of WebhookConfig. With
@@ -442,7 +444,10 @@ func summaryOf(s Summary) summaryJSON {
 // alert; for a threshold alert "score" and "interval" (null without
 // responses) and "responses"; for a drop or rise alert "current" and
 // "baseline" (each {"score", "interval", "responses", "from", "to"}),
-// "difference", "interval" and "p_value" (null when not computed).
+// "difference", "interval" and "p_value" (null when not computed); for a
+// response alert "response": {"response_id" (absent for an anonymous
+// one), "version", "customer_id" (if any), "score", "time"}, its
+// "segment" and "touchpoint" those of the response.
 func Body(a Alert) ([]byte, error) {
 	m := map[string]any{
 		"event_id": a.EventID, "state": a.State.String(), "rule": a.Rule, "kind": a.Kind.String(),
@@ -451,7 +456,9 @@ func Body(a Alert) ([]byte, error) {
 	if a.FiredID != "" {
 		m["fired_id"] = a.FiredID
 	}
-	if a.Kind == Threshold {
+	if a.Kind == Response {
+		m["response"] = responseOf(a.Response)
+	} else if a.Kind == Threshold {
 		s := summaryOf(a.Current)
 		m["score"], m["interval"], m["responses"] = s.Score, s.Interval, s.Responses
 		m["from"], m["to"] = s.From, s.To
@@ -465,4 +472,16 @@ func Body(a Alert) ([]byte, error) {
 		}
 	}
 	return json.Marshal(m)
+}
+
+type responseJSON struct {
+	ResponseID string    `json:"response_id,omitempty"`
+	Version    uint64    `json:"version"`
+	CustomerID string    `json:"customer_id,omitempty"`
+	Score      int       `json:"score"`
+	Time       time.Time `json:"time"`
+}
+
+func responseOf(e engine.Event) responseJSON {
+	return responseJSON{ResponseID: e.ResponseID, Version: e.Version, CustomerID: e.CustomerID, Score: e.Score, Time: e.Time.UTC()}
 }

@@ -93,6 +93,20 @@ type Config struct {
 	// may lag by up to MaxFuture. Any other clock is read for every event;
 	// window.ManualClock makes tests exact.
 	Clock window.Clock
+	// Observe, when set, is called with every event the engine records
+	// or corrects (Outcome Recorded or Updated), from within the
+	// recording call (Record, RecordAt, RecordResponse*, RecordBatch*)
+	// once the event is in, with the answer a correction replaced: for
+	// an alert on single answers (package alert's response rules), an
+	// audit log, a forward to another system. It is not called for
+	// duplicates, rejected events or deletions, nor for what
+	// MergeSnapshot merges (a merge adds counts, not events), so events a
+	// replica applies are observed and a snapshot it loads is not. It
+	// must be safe for concurrent use and must not block: it delays the
+	// recording call, which holds no lock while it runs. The Observation
+	// is the engine's, lent for the call: copy what you keep. Zero:
+	// nothing is called, at the cost of one branch per event.
+	Observe func(*Observation)
 }
 
 // DefaultMinResponses is Config.MinResponses when left zero.
@@ -116,10 +130,12 @@ type settings struct {
 	// sampleEvery: Record reads the clock on one event in sampleEvery (see
 	// clockSample). 64 for the system clock; 1, every event, for any other.
 	sampleEvery uint32
+	observe     func(*Observation)
 }
 
 func (c Config) settings() (settings, error) {
-	s := settings{maxKeys: c.MaxKeys, precision: c.Precision, cacheBytes: c.CacheBytes, lanes: c.Lanes, clock: c.Clock}
+	s := settings{maxKeys: c.MaxKeys, precision: c.Precision, cacheBytes: c.CacheBytes, lanes: c.Lanes, clock: c.Clock,
+		observe: c.Observe}
 	tiers := c.Tiers
 	if tiers == nil {
 		tiers = window.DefaultTiers()

@@ -104,6 +104,18 @@
 // quarter now and then). Snapshots carry held responses, and MergeSnapshot
 // resolves a response both sides hold by version.
 //
+// # Observing what is recorded
+//
+// Config.Observe, when set, is called after each event is recorded or
+// corrected, from within the recording call, with an Observation: the
+// event, its Outcome (Recorded or Updated) and the answer the engine held
+// for the response before (the one a correction replaced). Duplicates,
+// rejected events and deletions are not observed, nor is what
+// MergeSnapshot merges: a merge adds counts, not events. So a check on
+// single answers (package alert's response rules) sees each response
+// once, and each correction with what it corrects. Unset, it costs one
+// branch per event; set, a copy of the event and the call.
+//
 // # Time
 //
 // Every method that reads the clock has a twin that takes the time

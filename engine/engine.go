@@ -181,13 +181,17 @@ func (e *Engine) record(w *writer, now, oldest, t int64, ev *Event) (Outcome, er
 		}
 	}
 	outcome := Recorded
+	var prev Answer
 	if ev.ResponseID != "" {
 		var err error
-		if outcome, err = e.recordResponse(w, now, t, ev, s); outcome != Recorded && outcome != Updated {
+		if outcome, prev, err = e.recordResponse(w, now, t, ev, s); outcome != Recorded && outcome != Updated {
 			return outcome, err
 		}
 	} else if _, _, err := e.put(w, s, now, t, ev); err != nil {
 		return Rejected, err
+	}
+	if e.set.observe != nil {
+		e.observe(w, t, ev, outcome, prev)
 	}
 	if now >= e.keys.nextSweep.Load() {
 		e.maybeSweep(now)

@@ -311,3 +311,26 @@ func ExampleEngine_RollupsAt() {
 	// enterprise × *        CSAT responses 2, customers 1
 	// smb        × *        CSAT responses 1, customers 1
 }
+
+// Config.Observe is told of every event recorded or corrected, with the
+// answer a correction replaced; duplicates are not observed.
+func ExampleConfig_observe() {
+	observe := func(o *engine.Observation) {
+		if o.Event.Metric == engine.NPS && o.Event.Score <= 6 {
+			fmt.Printf("%s %s: detractor %s (score %d, was %d)\n",
+				o.Event.Segment, o.Outcome, o.Event.ResponseID, o.Event.Score, o.Previous.Score)
+		}
+	}
+	e, err := engine.New(engine.Config{Observe: observe})
+	if err != nil {
+		panic(err)
+	}
+	defer e.Close()
+	ev := engine.Event{Segment: "enterprise", Touchpoint: "support", Metric: engine.NPS, Score: 9, ResponseID: "r-1", Version: 1}
+	e.Record(ev) // a promoter: observed, not printed
+	ev.Score, ev.Version = 3, 2
+	e.Record(ev) // a correction
+	e.Record(ev) // a duplicate: not observed
+	// Output:
+	// enterprise updated: detractor r-1 (score 3, was 9)
+}

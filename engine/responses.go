@@ -158,8 +158,11 @@ func heldTooNew(id string, now, t int64, future time.Duration) error {
 // locked from the lookup of the id to the write, so the check, the
 // retraction of a held answer and the write are one step for every other
 // delivery of the same id: the highest version wins in any arrival order.
+// It returns, with Recorded or Updated, the answer the engine held for the
+// response before (replaced, or deleted), for Config.Observe.
 // Lock order: response shard, then the key table and series locks.
-func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (Outcome, error) {
+func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (Outcome, Answer, error) {
+	var prev Answer // the held answer, returned with Recorded and Updated
 	h := xxhash.Sum64String(ev.ResponseID)
 	sh := e.resp.shard(h)
 	for swept := false; ; swept = true {
@@ -171,19 +174,25 @@ func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (
 			if ev.Version <= old.version {
 				sh.mu.Unlock()
 				e.resp.duplicates.Add(1)
-				return Duplicate, nil
+				return Duplicate, prev, nil
 			}
 			outcome := Recorded
+			if m, score := old.answer(); m != 0 {
+				prev = Answer{Metric: m, Score: score}
+				if s := e.resp.refs.get(old.ref()); s != nil {
+					prev.Key = s.key
+				}
+			}
 			if !old.deleted() {
 				oldT := e.layout.Start(0, old.slot(sh.near))
 				if oldT > now+int64(e.layout.Future()) {
 					sh.mu.Unlock()
-					return Rejected, heldTooNew(ev.ResponseID, now, oldT, e.layout.Future())
+					return Rejected, prev, heldTooNew(ev.ResponseID, now, oldT, e.layout.Future())
 				}
 				// Retract only once the new answer's key can be held.
 				if _, err := e.resp.refs.of(s); err != nil {
 					sh.mu.Unlock()
-					return Rejected, err
+					return Rejected, prev, err
 				}
 				outcome = Updated
 				e.retract(old, now, oldT)
@@ -194,13 +203,13 @@ func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (
 				// answer is out, so the response is held as deleted.
 				old.id |= deletedBit
 				sh.mu.Unlock()
-				return Rejected, err
+				return Rejected, prev, err
 			}
 			ref, err := e.resp.refs.of(s)
 			if err != nil {
 				old.id |= deletedBit // written but not held: not retractable
 				sh.mu.Unlock()
-				return outcome, nil
+				return outcome, prev, nil
 			}
 			*old = e.resp.entry(h, ev, e.layout.Slot(0, t), ref, lane)
 			sh.near = e.layout.Slot(0, now)
@@ -208,19 +217,19 @@ func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (
 			if outcome == Updated {
 				e.resp.updates.Add(1)
 			}
-			return outcome, nil
+			return outcome, prev, nil
 		}
 		if e.resp.held.Add(1) <= int64(e.set.maxResponses) {
 			if _, err := e.resp.refs.of(s); err != nil {
 				e.resp.held.Add(-1)
 				sh.mu.Unlock()
-				return Rejected, err
+				return Rejected, prev, err
 			}
 			s, lane, err := e.put(w, s, now, t, ev)
 			if err != nil {
 				e.resp.held.Add(-1)
 				sh.mu.Unlock()
-				return Rejected, err
+				return Rejected, prev, err
 			}
 			ref, err := e.resp.refs.of(s)
 			if err == nil {
@@ -229,12 +238,12 @@ func (e *Engine) recordResponse(w *writer, now, t int64, ev *Event, s *series) (
 				e.resp.held.Add(-1)
 			}
 			sh.mu.Unlock()
-			return Recorded, nil
+			return Recorded, prev, nil
 		}
 		e.resp.held.Add(-1)
 		sh.mu.Unlock()
 		if swept {
-			return Rejected, fmt.Errorf("%w: response %q would be response %d held, the limit is %d",
+			return Rejected, prev, fmt.Errorf("%w: response %q would be response %d held, the limit is %d",
 				ErrTooManyResponses, ev.ResponseID, e.set.maxResponses+1, e.set.maxResponses)
 		}
 		// Full: forget what every shard holds past retention, then look again.

@@ -6,12 +6,13 @@ import "github.com/cxscore/cxscore/window"
 // from a sync.Pool, which in practice hands each core back the writer it
 // used last, so a core keeps writing the same lane of a hot key and does
 // not bounce its cache lines. Nothing depends on that: a writer holds no
-// data, and a fresh one (the pool is emptied by every GC) only costs a clock
+// data between calls (obs is lent to Config.Observe within one), and a fresh one (the pool is emptied by every GC) only costs a clock
 // read and maybe a lane change. Keys are found through the engine's shared
 // key cache, not a per-core one.
 type writer struct {
 	lane  int
 	clock clockSample
+	obs   Observation // what Config.Observe is given, by pointer: no copy, no allocation
 }
 
 // clockSample spares Record most clock reads: time.Now costs about 47 ns, as

@@ -29,7 +29,9 @@ import (
 // name one of them.
 //
 //	{"webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}],
-//	 "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70,
+//	 "rules": [{"name": "detractor", "kind": "response", "metric": "nps", "max_score": 6,
+//	            "segment": "*", "touchpoint": "*", "webhook": "ops"},
+//	           {"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h", "below": 70,
 //	            "min_responses": 20, "cooldown": "10m", "webhook": "ops"}, ...]}
 type alertsFile struct {
 	Webhooks []webhookJSON `json:"webhooks"`
@@ -62,7 +64,7 @@ type ruleJSON struct {
 	Segment      string   `json:"segment"`
 	Touchpoint   string   `json:"touchpoint"`
 	Webhook      string   `json:"webhook"`
-	MaxScore     *int     `json:"max_score"` // response rules: not supported yet
+	MaxScore     *int     `json:"max_score"` // response rules only
 }
 
 // alertsConfig is a checked -alerts file.
@@ -130,15 +132,25 @@ func readAlerts(path string) (*alertsConfig, error) {
 		case "rise":
 			ar.Kind = alert.Rise
 		case "response":
-			return bad(`kind: "response" rules are not supported yet; use threshold, drop or rise`)
+			ar.Kind = alert.Response
 		default:
-			return bad("kind: %q, want threshold, drop or rise", r.Kind)
-		}
-		if r.MaxScore != nil {
-			return bad("max_score: only for response rules, which are not supported yet")
+			return bad("kind: %q, want response, threshold, drop or rise", r.Kind)
 		}
 		if ar.Metric, err = engine.ParseMetric(r.Metric); err != nil {
 			return bad("metric: %q, want csat, ces or nps", r.Metric)
+		}
+		if ar.Kind == alert.Response {
+			if err := responseRule(r, &ar); err != nil {
+				return bad("%v", err)
+			}
+			if r.Webhook != "" && !hooks[r.Webhook] {
+				return bad("webhook: %q is not among the webhooks", r.Webhook)
+			}
+			c.rules = append(c.rules, ar)
+			continue
+		}
+		if r.MaxScore != nil {
+			return bad("max_score: only for response rules")
 		}
 		if r.Window == "" {
 			return bad(`window: missing, want a window such as "1h" or "7d"`)
@@ -189,6 +201,56 @@ func readAlerts(path string) (*alertsConfig, error) {
 	return c, nil
 }
 
+// responseRule completes ar, a response rule, from r: max_score is
+// required and on the metric's scale; the fields of score rules are
+// refused, not ignored (a response rule fires once per response: no
+// window, cooldown or minimum applies).
+func responseRule(r ruleJSON, ar *alert.Rule) error {
+	lo, hi := ar.Metric.Scale()
+	switch {
+	case r.MaxScore == nil:
+		return fmt.Errorf("max_score: missing, want the highest score that fires, %d-%d for %s (6 for NPS detractors)", lo, hi, ar.Metric)
+	case *r.MaxScore < lo || *r.MaxScore > hi:
+		return fmt.Errorf("max_score: %d, want %d-%d, the %s scale", *r.MaxScore, lo, hi, ar.Metric)
+	case r.Window != "":
+		return errors.New("window: only for score rules; a response rule tests each answer")
+	case r.Cooldown != "":
+		return errors.New("cooldown: only for score rules; a response rule fires once per response")
+	case r.MinResponses != 0:
+		return errors.New("min_responses: only for score rules")
+	case r.Below != nil || r.Above != nil:
+		return errors.New("below, above: only for threshold rules")
+	case r.Against != "" || r.Level != 0:
+		return errors.New("against, level: only for drop and rise rules")
+	}
+	ar.MaxScore = *r.MaxScore
+	return nil
+}
+
+// hasResponseRules reports whether c has a response rule, which the
+// engine's Config.Observe must feed.
+func (c *alertsConfig) hasResponseRules() bool {
+	for _, r := range c.rules {
+		if r.Kind == alert.Response {
+			return true
+		}
+	}
+	return false
+}
+
+// observer forwards engine.Config.Observe to an evaluator made after the
+// engine (it needs the engine for its score rules); until then nothing
+// is recorded (see run).
+type observer struct {
+	eval atomic.Pointer[alert.Evaluator]
+}
+
+func (o *observer) observe(ob *engine.Observation) {
+	if ev := o.eval.Load(); ev != nil {
+		ev.Observe(ob)
+	}
+}
+
 // alerting is the running alert machinery of the sidecar.
 type alerting struct {
 	eng    *engine.Engine
@@ -197,6 +259,12 @@ type alerting struct {
 	logger *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// responses queues response rules' alerts, raised within the engine's
+	// Record, for start's goroutine to log and send; one that finds it
+	// full is dropped and counted in queueDropped (guarded by mu).
+	responses    chan alert.Alert
+	queueDropped map[string]uint64
 
 	// statePath keeps the alert state across restarts (-snapshot FILE:
 	// FILE.alerts); "": not kept. saved is what it holds.
@@ -290,7 +358,13 @@ func (a *alerting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // newAlerting builds c's webhooks (their goroutines run from here on) and
 // an evaluator of its rules; start runs the evaluator.
 func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alerting, error) {
-	a := &alerting{eng: e, logger: logger, hooks: map[string]*alert.Webhook{}, done: make(chan struct{}), cancel: func() {}}
+	a := &alerting{eng: e, logger: logger, hooks: map[string]*alert.Webhook{}, done: make(chan struct{}), cancel: func() {},
+		responses: make(chan alert.Alert, alert.DefaultQueue), queueDropped: map[string]uint64{}}
+	for _, r := range c.rules {
+		if r.Kind == alert.Response {
+			a.queueDropped[r.Name] = 0 // counted from the start in /metrics
+		}
+	}
 	for _, wc := range c.webhooks {
 		wc.Done = a.delivered
 		w, err := alert.NewWebhook(wc)
@@ -302,19 +376,12 @@ func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alert
 	}
 	var err error
 	a.eval, err = alert.New(alert.Config{Engine: e, Rules: c.rules, Notify: func(al alert.Alert) {
-		a.raised.Store(true)
-		logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
-			"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
-		w := a.hooks[al.Webhook]
-		if w == nil {
-			a.note(al, "none")
+		if al.Kind == alert.Response {
+			a.queueResponse(al) // from within the engine's Record: no log, no JSON there
 			return
 		}
-		a.note(al, "pending") // before Send, which may deliver at once
-		if !w.Send(al) {
-			a.markDropped(al)
-			logger.Warn("alert dropped: the webhook's queue is full", "rule", al.Rule, "webhook", al.Webhook)
-		}
+		a.raised.Store(true)
+		a.handle(al)
 	}})
 	if err != nil {
 		a.closeHooks()
@@ -322,6 +389,35 @@ func newAlerting(c *alertsConfig, e *engine.Engine, logger *slog.Logger) (*alert
 	}
 	close(a.done) // nothing to wait for until start
 	return a, nil
+}
+
+// handle logs an alert, notes it for GET /v1/alerts and sends it to its
+// webhook.
+func (a *alerting) handle(al alert.Alert) {
+	a.logger.Info("alert", "rule", al.Rule, "state", al.State.String(), "event_id", al.EventID,
+		"segment", al.Segment, "touchpoint", al.Touchpoint, "metric", al.Metric.String(), "webhook", al.Webhook)
+	w := a.hooks[al.Webhook]
+	if w == nil {
+		a.note(al, "none")
+		return
+	}
+	a.note(al, "pending") // before Send, which may deliver at once
+	if !w.Send(al) {
+		a.markDropped(al)
+		a.logger.Warn("alert dropped: the webhook's queue is full", "rule", al.Rule, "webhook", al.Webhook)
+	}
+}
+
+// queueResponse queues a response rule's alert for start's goroutine
+// without waiting: it is called from within the engine's Record.
+func (a *alerting) queueResponse(al alert.Alert) {
+	select {
+	case a.responses <- al:
+	default:
+		a.mu.Lock()
+		a.queueDropped[al.Rule]++
+		a.mu.Unlock()
+	}
 }
 
 // alertStateSuffix names the file of the alert state beside -snapshot's.
@@ -412,7 +508,9 @@ func (a *alerting) save() error {
 // start evaluates the rules every interval, and saves the alert state
 // (with keepState) after every evaluation that raised an alert, so that a
 // crash never fires a rule again, and every saveEvery for the deliveries
-// since, until ctx ends or stop. Saves happen between evaluations.
+// since, until ctx ends or stop. Saves happen between evaluations. A
+// second goroutine hands response rules' alerts to the webhooks; the
+// save after the next evaluation holds those still undelivered.
 func (a *alerting) start(ctx context.Context, every time.Duration) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.done = make(chan struct{})
@@ -422,8 +520,10 @@ func (a *alerting) start(ctx context.Context, every time.Duration) {
 		saves = t.C
 		context.AfterFunc(ctx, t.Stop)
 	}
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(a.done)
+		defer wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -441,6 +541,29 @@ func (a *alerting) start(ctx context.Context, every time.Duration) {
 				a.logger.Error("alert state not saved; the next period tries again", "err", err)
 			}
 		}
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case al := <-a.responses:
+				a.handle(al)
+				a.raised.Store(true)
+			case <-ctx.Done():
+				for { // raised before the stop: sent, then saved by stop if undelivered
+					select {
+					case al := <-a.responses:
+						a.handle(al)
+					default:
+						return
+					}
+				}
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(a.done)
 	}()
 }
 
@@ -467,6 +590,8 @@ var (
 		"Alerts raised by a rule of -alerts, by state: firing or resolved.", []string{"rule", "state"}, nil)
 	alertDroppedDesc = prometheus.NewDesc("cxscore_alerts_dropped_total",
 		"Alerts dropped because the webhook's queue was full.", []string{"rule", "webhook"}, nil)
+	alertQueueDroppedDesc = prometheus.NewDesc("cxscore_alerts_queue_dropped_total",
+		"Response rules' alerts dropped because the queue from the record path to the webhooks was full.", []string{"rule"}, nil)
 	alertErrorsDesc = prometheus.NewDesc("cxscore_alerts_evaluation_errors_total",
 		"Evaluations of a rule the engine could not answer (a window its tiers do not retain).", []string{"rule"}, nil)
 	alertDeliveredDesc = prometheus.NewDesc("cxscore_alerts_delivered_total",
@@ -481,7 +606,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (a *alerting) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc, alertPendingDesc} {
+	for _, d := range []*prometheus.Desc{alertFiredDesc, alertDroppedDesc, alertErrorsDesc, alertDeliveredDesc, alertRetriedDesc, alertGivenUpDesc, alertPendingDesc, alertQueueDroppedDesc} {
 		ch <- d
 	}
 }
@@ -494,6 +619,11 @@ func (a *alerting) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(alertFiredDesc, prometheus.CounterValue, float64(c.Resolved), rule, "resolved")
 		ch <- prometheus.MustNewConstMetric(alertErrorsDesc, prometheus.CounterValue, float64(c.Errors), rule)
 	}
+	a.mu.Lock()
+	for rule, n := range a.queueDropped {
+		ch <- prometheus.MustNewConstMetric(alertQueueDroppedDesc, prometheus.CounterValue, float64(n), rule)
+	}
+	a.mu.Unlock()
 	for name, w := range a.hooks {
 		pending := map[string]int{}
 		for _, p := range w.Pending() {

@@ -137,10 +137,12 @@
 //
 // # Alerts
 //
-// -alerts FILE names webhooks and score rules, as JSON:
+// -alerts FILE names webhooks and rules, as JSON:
 //
 //	{"webhooks": [{"name": "ops", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}],
-//	 "rules": [{"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h",
+//	 "rules": [{"name": "detractor", "kind": "response", "metric": "nps", "max_score": 6,
+//	            "segment": "*", "touchpoint": "*", "webhook": "ops"},
+//	           {"name": "csat-low", "kind": "threshold", "metric": "csat", "window": "1h",
 //	            "below": 70, "min_responses": 20, "cooldown": "10m", "webhook": "ops"},
 //	           {"name": "nps-drop", "kind": "drop", "metric": "nps", "window": "1h",
 //	            "against": "previous", "min_responses": 30, "cooldown": "10m",
@@ -148,13 +150,21 @@
 //
 // A threshold rule has one of below and above; a drop or rise rule has
 // against (previous, week, year or rest; default previous) and level
-// (default 0.05). segment and touchpoint default to "*". Response rules
-// (kind "response") are not supported yet. The file is read once, at
+// (default 0.05); a response rule has max_score (on the metric's scale)
+// and none of window, cooldown, min_responses, below, above, against or
+// level. segment and touchpoint default to "*". The file is read once, at
 // start; one that is invalid stops the sidecar with exit status 2 and a
-// message naming the rule or webhook and its bad field. The rules are
-// evaluated every -alert-every (30s) as package alert describes: a rule
-// that stays true fires once, at most once per cooldown, and is followed
-// by a resolved notice. Each alert is POSTed to its rule's webhook, signed
+// message naming the rule or webhook and its bad field. A response rule
+// tests every answer recorded (posted, or applied from NATS; not what a
+// snapshot merges) and fires once per response: never for a duplicate
+// delivery, for a correction only if the answer it replaces did not pass;
+// an anonymous answer fires each time. Its alert carries the response
+// (response_id, version, customer_id, score, time), and its event id is
+// derived from the rule, response id and version, so two replicas raising
+// it give the receiver one id. Score rules are evaluated every
+// -alert-every (30s) as package alert describes: a rule that stays true
+// fires once, at most once per cooldown, and is followed by a resolved
+// notice. Each alert is POSTed to its rule's webhook, signed
 // (X-Cxscore-Signature: sha256=<hex HMAC-SHA256 of the body>) and with an
 // X-Cxscore-Event-Id that every retry repeats; a 2xx answer is delivery,
 // anything else or no answer within 5 s is retried with backoff (8 tries
@@ -164,7 +174,10 @@
 // waiting for its retry never delays a fresh one (at most 4 tries are in
 // flight per webhook), and a slow webhook never delays another. Every
 // alert is also logged (msg=alert). /metrics counts them:
-// cxscore_alerts_fired_total{rule,state}, and by rule and webhook
+// cxscore_alerts_fired_total{rule,state},
+// cxscore_alerts_queue_dropped_total{rule} (response rules' alerts that
+// found the queue from the record path to the webhooks full), and by
+// rule and webhook
 // cxscore_alerts_delivered_total, _retried_total, _given_up_total and
 // _dropped_total, and the gauge cxscore_alerts_pending. GET /v1/alerts
 // (behind the token) lists the last 100 alerts, newest first, as

@@ -179,8 +179,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		`{"stages": [{"name": "purchase", "touchpoints": ["checkout", "web"]}, ...]}, read at start`)
 	fs.StringVar(&c.alertsPath, "alerts", "", "`file` of alert webhooks and rules, read at start: "+
 		`{"webhooks": [{"name": "ops", "url": "...", "secret": "..."}], "rules": [{"name": "csat-low", "kind": "threshold", ...}]}`+
-		"\n(kinds threshold, drop and rise; response rules are not supported yet)")
-	fs.DurationVar(&c.alertEvery, "alert-every", 30*time.Second, "how often the -alerts rules are evaluated")
+		"\n(kinds response, with max_score, checked on every answer; threshold, drop and rise, evaluated every -alert-every)")
+	fs.DurationVar(&c.alertEvery, "alert-every", 30*time.Second, "how often the -alerts score rules (threshold, drop, rise) are evaluated")
 	natsRoutes := fs.String("nats-routes", "", "comma-separated nats-route://host:port `URLs` of the cluster's servers (this one's may be listed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -302,7 +302,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		logger = slog.New(slog.NewTextHandler(stderr, opts))
 	}
 
-	e, err := engine.New(engine.Config{
+	ec := engine.Config{
 		MaxKeys:          c.maxKeys,
 		MaxFuture:        c.maxFuture,
 		Precision:        uint8(c.precision),
@@ -311,11 +311,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		MaxHeldResponses: c.maxHeld,
 		Overflow:         engine.Key{Segment: c.overflow, Touchpoint: c.overflow},
 		Location:         c.location,
-	})
+	}
+	var obs observer // response rules: the engine tells the evaluator of every answer
+	if c.alerts != nil && c.alerts.hasResponseRules() {
+		ec.Observe = obs.observe
+	}
+	e, err := engine.New(ec)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	// The evaluator before anything records (replica, HTTP, snapshot
+	// merges fire nothing anyway): response rules see every event.
+	var al *alerting // nil without -alerts
+	if c.alerts != nil {
+		if al, err = newAlerting(c.alerts, e, logger); err != nil {
+			return err
+		}
+		defer al.closeHooks() // on a way out before start; stop closes them too
+		if c.snapshotPath != "" {
+			if err := al.keepState(c.snapshotPath+alertStateSuffix, c.snapshotEvery); err != nil {
+				return err
+			}
+		}
+		obs.eval.Store(al.eval)
+	}
 
 	collector, err := metrics.New(e, metrics.Options{Windows: c.metricsWindows, Rollups: c.metricsRollups})
 	if err != nil {
@@ -383,18 +403,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer ln.Close()
-	var al *alerting               // nil without -alerts
 	var alertsHandler http.Handler // nil without -alerts: GET /v1/alerts is not served
-	if c.alerts != nil {
-		if al, err = newAlerting(c.alerts, e, logger); err != nil {
-			return err
-		}
-		defer al.closeHooks() // on a way out before start; stop closes them too
-		if c.snapshotPath != "" {
-			if err := al.keepState(c.snapshotPath+alertStateSuffix, c.snapshotEvery); err != nil {
-				return err
-			}
-		}
+	if al != nil {
 		registry.MustRegister(al)
 		alertsHandler = al
 	}
