@@ -297,7 +297,7 @@ const (
 	refBits       = 32 - laneBits
 	maxRefs       = 1 << refBits
 	deletedBit    = 1 << 7
-	maxLoad       = 0.9 // entries per table slot before it grows by a quarter
+	maxLoad       = 0.9 // entries per table slot before it grows by half
 )
 
 // heldResponse is one held response:
@@ -395,7 +395,7 @@ func dist(id uint64, i, n int) int {
 // needed.
 func (sh *respShard) insert(r heldResponse) {
 	if float64(sh.n+1) > maxLoad*float64(len(sh.tab)) {
-		sh.resize(max(16, len(sh.tab)+len(sh.tab)/4))
+		sh.resize(max(16, len(sh.tab)+len(sh.tab)/2))
 	}
 	sh.place(r)
 	sh.n++

@@ -506,7 +506,7 @@ func TestRecordResponseDoesNotAllocate(t *testing.T) {
 	}
 	i := 0
 	if n := testing.AllocsPerRun(len(ids)-1, func() { ev.ResponseID = ids[i]; i++; e.RecordResponse(ev) }); n > 0.05 {
-		t.Errorf("new responses: got %v allocs, want about 0 (tables grow by a quarter)", n)
+		t.Errorf("new responses: got %v allocs, want about 0 (tables grow by half)", n)
 	}
 }
 
