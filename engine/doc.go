@@ -100,8 +100,8 @@
 // Config.MaxHeldResponses bounds them. Recording with a response id locks the
 // id's table from the check to the write, so concurrent deliveries of one
 // response resolve by version whatever their order; it adds a hash, a
-// probe and a lock to Record and does not allocate (the tables grow by a
-// quarter now and then). Snapshots carry held responses, and MergeSnapshot
+// probe and a lock to Record and does not allocate (the tables grow by
+// half now and then). Snapshots carry held responses, and MergeSnapshot
 // resolves a response both sides hold by version.
 //
 // # Observing what is recorded
