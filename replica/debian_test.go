@@ -63,8 +63,13 @@ func natsServerBinary(t *testing.T) string {
 
 // externalServer is a nats-server process started by a test.
 type externalServer struct {
-	url string
-	log *syncBuffer
+	t        *testing.T
+	bin, dir string
+	port     int
+	url      string
+	log      *syncBuffer
+	cmd      *exec.Cmd  // the running process; nil when stopped
+	exited   chan error // its Wait's answer
 }
 
 // runExternalServer starts bin as a single-node JetStream server with file
@@ -78,42 +83,60 @@ func runExternalServer(t *testing.T, bin string) *externalServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-js", "-sd", t.TempDir(), "-a", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) } // a clean shutdown
-	cmd.WaitDelay = 10 * time.Second
-	s := &externalServer{url: fmt.Sprintf("nats://127.0.0.1:%d", port), log: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	s := &externalServer{t: t, bin: bin, dir: t.TempDir(), port: port,
+		url: fmt.Sprintf("nats://127.0.0.1:%d", port), log: &syncBuffer{}}
 	t.Cleanup(func() {
-		cancel()
-		<-exited
+		s.stop(os.Interrupt)
 		if t.Failed() {
 			t.Logf("%s's log:\n%s", bin, s.log)
 		}
 	})
+	s.start()
+	return s
+}
+
+// start starts the server on its port and directory and waits until it
+// accepts connections.
+func (s *externalServer) start() {
+	t := s.t
+	t.Helper()
+	cmd := exec.Command(s.bin, "-js", "-sd", s.dir, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", s.bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.cmd, s.exited = cmd, exited
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		nc, err := nats.Connect(s.url, nats.Timeout(time.Second))
 		if err == nil {
 			nc.Close()
-			return s
+			return
 		}
 		select {
 		case werr := <-exited:
-			exited <- werr // for the cleanup
-			t.Fatalf("%s exited before accepting connections (%v); its log:\n%s", bin, werr, s.log)
+			exited <- werr // for stop
+			t.Fatalf("%s exited before accepting connections (%v); its log:\n%s", s.bin, werr, s.log)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not accept connections on %s within 20s: %v", bin, s.url, err)
+			t.Fatalf("%s did not accept connections on %s within 20s: %v", s.bin, s.url, err)
 		}
 	}
+}
+
+// stop sends the server sig (os.Interrupt: a clean shutdown; os.Kill: a
+// crash) and waits until it has exited.
+func (s *externalServer) stop(sig os.Signal) {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(sig) // fails only if it already exited
+	<-s.exited
+	s.cmd = nil
 }
 
 // parseVersion parses "2.9.10" (or "2.11.0-RC.1") into its first three
@@ -263,6 +286,26 @@ func TestDebianServer(t *testing.T) {
 		}
 	}
 	sameAnswers(t, "from the local checkpoint", ref, fromLocal.eng)
+
+	// The server crashes (SIGKILL) and comes back on its files: the
+	// replicas reconnect, their ordered consumers resume after what they
+	// applied, and nothing acknowledged before or after is lost or doubled.
+	s.stop(os.Kill)
+	s.start()
+	after := genMessages(rand.New(rand.NewPCG(45, 46)), "after", 100)
+	end = publish(t, fromLocal, after)
+	if want := last + 1 + uint64(len(more)+len(after)); end != want {
+		t.Fatalf("after the crash, stored up to %d, want %d", end, want)
+	}
+	for i := range after {
+		if _, err := ref.RecordResponseAt(t0, after[i].engineEvent()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, r := range map[string]*Replica{"a": a, "restarted": restarted, "from the local checkpoint": fromLocal} {
+		waitApplied(t, r, end)
+		sameAnswers(t, name+" after the crash", ref, r.eng)
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("ran out of time")
 	}
