@@ -121,6 +121,21 @@
 // sequences (the lag), the checkpoint's sequence and time, and the events,
 // deletions and skipped messages applied since Open.
 //
+// # Servers
+//
+// The package works against nats-server 2.9 or newer as well as the Go
+// module's (package embedded runs the latter): it uses no feature of a
+// later server (one filter subject per consumer, as multiple filters
+// need 2.10; no stream metadata, compression or subject transforms).
+// The tests run everything against the Go module's server in-process,
+// clusters included, and TestDebianServer runs it against the nats-server
+// binary on the machine (Debian bookworm's 2.9.10; .ci/run installs it),
+// a single node: publishing with and without response ids, a retried
+// publish counted once, applying into a second replica, a checkpoint and
+// a restart from it, a local checkpoint, a replicated deletion, and a
+// server killed with SIGKILL and restarted on its files. It fails on a
+// server older than 2.9.
+//
 // # Concurrency and cost
 //
 // A Replica is safe for concurrent use. Publish costs one round trip to
