@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -66,6 +66,7 @@ type externalServer struct {
 	t        *testing.T
 	bin, dir string
 	port     int
+	args     []string
 	url      string
 	log      *syncBuffer
 	cmd      *exec.Cmd  // the running process; nil when stopped
@@ -77,18 +78,19 @@ type externalServer struct {
 // accepts connections, and stops it when the test ends.
 func runExternalServer(t *testing.T, bin string) *externalServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &externalServer{t: t, bin: bin, dir: t.TempDir(), port: port,
+	return startExternalServer(t, bin, freePorts(t, 1)[0])
+}
+
+// startExternalServer starts bin on port with args added to the
+// single-node ones, and stops it when the test ends.
+func startExternalServer(t *testing.T, bin string, port int, args ...string) *externalServer {
+	t.Helper()
+	s := &externalServer{t: t, bin: bin, dir: t.TempDir(), port: port, args: args,
 		url: fmt.Sprintf("nats://127.0.0.1:%d", port), log: &syncBuffer{}}
 	t.Cleanup(func() {
 		s.stop(os.Interrupt)
 		if t.Failed() {
-			t.Logf("%s's log:\n%s", bin, s.log)
+			t.Logf("%s %s's log:\n%s", bin, strings.Join(args, " "), s.log)
 		}
 	})
 	s.start()
@@ -100,7 +102,8 @@ func runExternalServer(t *testing.T, bin string) *externalServer {
 func (s *externalServer) start() {
 	t := s.t
 	t.Helper()
-	cmd := exec.Command(s.bin, "-js", "-sd", s.dir, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
+	args := append([]string{"-js", "-sd", s.dir, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port)}, s.args...)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -308,5 +311,90 @@ func TestDebianServer(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("ran out of time")
+	}
+}
+
+// TestDebianCluster runs a 3-node cluster of the nats-server binary on the
+// machine (Debian's 2.9.10) and two replicas on an R3 stream: one view, and
+// the stream leader killed with SIGKILL mid-ingest loses nothing
+// acknowledged and counts nothing twice.
+func TestDebianCluster(t *testing.T) {
+	bin := natsServerBinary(t)
+	if testing.Short() {
+		t.Skip("starts a 3-node JetStream cluster")
+	}
+	ports := freePorts(t, 6)
+	var routes []string
+	for i := range 3 {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+	}
+	var nodes []*externalServer
+	var urls []string
+	for i := range 3 {
+		n := startExternalServer(t, bin, ports[i], "-n", fmt.Sprintf("n%d", i+1), "--cluster_name", "cxscore-deb",
+			"--cluster", routes[i], "--routes", strings.Join(routes, ","))
+		nodes = append(nodes, n)
+		urls = append(urls, n.url)
+	}
+	c := testConfig(urls, "DEBR3")
+	c.Replicas = 3
+	if os.Getenv("DEBUG_REPLICA") != "" {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a := openReplica(t, newEngine(t), c)
+	bConfig := c
+	bConfig.URLs = []string{urls[2], urls[1], urls[0]}
+	b := openReplica(t, newEngine(t), bConfig)
+	msgs := genMessages(rand.New(rand.NewPCG(47, 48)), "r3", 2000)
+	first := publish(t, a, msgs[:1000])
+	waitApplied(t, b, first)
+	sameAnswers(t, "b", reference(t, msgs[:1000]), b.eng)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	info, err := a.strm.Info(ctx)
+	if err != nil || info.Cluster == nil {
+		t.Fatalf("stream info: %+v, %v", info, err)
+	}
+	leader := -1
+	for i := range nodes {
+		if info.Cluster.Leader == fmt.Sprintf("n%d", i+1) {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatalf("stream leader %q is none of n1-n3", info.Cluster.Leader)
+	}
+	t.Logf("killing the stream leader n%d", leader+1)
+	var wg sync.WaitGroup
+	var last uint64
+	wg.Go(func() {
+		for i := 1000; i < len(msgs); i += 100 {
+			last = max(last, publish(t, a, msgs[i:i+100]))
+		}
+	})
+	time.Sleep(20 * time.Millisecond)
+	nodes[leader].stop(os.Kill)
+	wg.Wait()
+	if last != uint64(len(msgs)) {
+		t.Fatalf("stored up to %d, want %d: each event once", last, len(msgs))
+	}
+	ref := reference(t, msgs)
+	for name, r := range map[string]*Replica{"a": a, "b": b} {
+		// Against 2.9.10 a replica whose consumer lived on the killed
+		// node may deliver nothing until its stall watchdog restarts it
+		// (stallTimeout after its last progress, see restartConsuming).
+		wctx, wcancel := context.WithTimeout(context.Background(), 90*time.Second)
+		began := time.Now()
+		err := r.WaitApplied(wctx, last)
+		wcancel()
+		if err != nil {
+			t.Fatalf("%s: WaitApplied(%d): %v; stats %+v", name, last, err, r.Stats())
+		}
+		t.Logf("%s applied everything %v after ingest ended", name, time.Since(began).Round(time.Millisecond))
+		sameAnswers(t, name+" after the leader's death", ref, r.eng)
+		if st := r.Stats(); st.Recorded != last || st.Rejected != 0 || st.Malformed != 0 {
+			t.Fatalf("%s: stats %+v, want %d recorded, nothing rejected or malformed", name, st, last)
+		}
 	}
 }
