@@ -78,7 +78,8 @@
 //
 // Each replica reads the stream with an ordered consumer: ephemeral, no
 // acknowledgements, delivered in stream order, recreated by the client
-// from the last sequence it delivered after any gap or lost connection. A
+// from the last sequence it delivered after any gap or lost connection
+// (and by the replica after a stall, see Servers). A
 // durable consumer would keep a position on the server, but the position
 // that matters is the one inside the engine's state, which only the
 // replica's checkpoint records; an ordered consumer started from the
@@ -120,6 +121,32 @@
 // duplicate is a Duplicate. Stats reports the applied and last seen stream
 // sequences (the lag), the checkpoint's sequence and time, and the events,
 // deletions and skipped messages applied since Open.
+//
+// # Servers
+//
+// The package works against nats-server 2.9 or newer as well as the Go
+// module's (package embedded runs the latter): it uses no feature of a
+// later server (one filter subject per consumer, as multiple filters
+// need 2.10; no stream metadata, compression or subject transforms).
+// The tests run everything against the Go module's server in-process,
+// and TestDebianServer and TestDebianCluster against the nats-server
+// binary on the machine (Debian bookworm's 2.9.10; .ci/run installs it):
+// a single node (publishing with and without response ids, a retried
+// publish counted once, applying into a second replica, a checkpoint and
+// a restart from it, a local checkpoint, a replicated deletion, the
+// server killed with SIGKILL and restarted on its files), and a 3-node
+// cluster whose stream leader is SIGKILLed mid-ingest. They fail on a
+// server older than 2.9.
+//
+// Two behaviours of 2.9.10 are handled. A cluster that has just started
+// answers "no suitable peers for placement" until its nodes have joined:
+// Open retries it as it retries an unelected meta leader. And an ordered
+// consumer whose node died may deliver nothing, with no missed heartbeat
+// reported, for minutes: a replica that applies nothing for stallTimeout
+// (15 s) while the stream holds more restarts its consumer from the next
+// sequence (logged), so on 2.9.10 a replica on the killed node's consumer
+// resumes 20-40 s after the kill rather than never; on the Go module's
+// server the client's own reset resumes it in seconds.
 //
 // # Concurrency and cost
 //

@@ -72,7 +72,9 @@ type Replica struct {
 	ckptBuf bytes.Buffer
 	ckptReq chan struct{}
 
+	consumeMu sync.Mutex // guards consume, replaced by restartConsuming
 	consume   jetstream.ConsumeContext
+	restartMu sync.Mutex // held by restartConsuming, and by Close to stop it
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -185,6 +187,23 @@ func (r *Replica) open(ctx context.Context) error {
 	if err := r.loadCheckpoint(ctx); err != nil {
 		return err
 	}
+	pending, err := r.startConsuming(ctx)
+	if err != nil {
+		return err
+	}
+	if pending == 0 {
+		r.caughtUp.Store(true)
+	}
+	r.wg.Add(2)
+	go r.checkpointLoop()
+	go r.pollStream()
+	return nil
+}
+
+// startConsuming creates the ordered consumer of the stream from the
+// message after the one applied last and consumes it into apply, and
+// returns how many messages it had pending then.
+func (r *Replica) startConsuming(ctx context.Context) (uint64, error) {
 	start := r.applied.Load() + 1
 	cons, err := r.js.OrderedConsumer(ctx, r.set.Stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{r.set.Subject + ".>"},
@@ -192,27 +211,71 @@ func (r *Replica) open(ctx context.Context) error {
 		OptStartSeq:    start,
 	})
 	if err != nil {
-		return fmt.Errorf("create the ordered consumer of stream %s from sequence %d: %w", r.set.Stream, start, err)
+		return 0, fmt.Errorf("create the ordered consumer of stream %s from sequence %d: %w", r.set.Stream, start, err)
 	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("ask for the ordered consumer of stream %s: %w", r.set.Stream, err)
+		return 0, fmt.Errorf("ask for the ordered consumer of stream %s: %w", r.set.Stream, err)
 	}
-	if info.NumPending == 0 {
-		r.caughtUp.Store(true)
-	}
-	r.consume, err = cons.Consume(r.apply,
+	cc, err := cons.Consume(r.apply,
 		jetstream.PullMaxMessages(1024),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			r.log.Warn("consuming the stream", "err", err)
 		}))
 	if err != nil {
-		return fmt.Errorf("consume stream %s: %w", r.set.Stream, err)
+		return 0, fmt.Errorf("consume stream %s: %w", r.set.Stream, err)
 	}
-	r.wg.Add(2)
-	go r.checkpointLoop()
-	go r.pollStream()
-	return nil
+	r.consumeMu.Lock()
+	r.consume = cc
+	r.consumeMu.Unlock()
+	return info.NumPending, nil
+}
+
+// stopConsuming stops the ordered consumer and waits until it has
+// stopped, up to 5 s; it reports whether it did.
+func (r *Replica) stopConsuming() bool {
+	r.consumeMu.Lock()
+	cc := r.consume
+	r.consumeMu.Unlock()
+	cc.Stop()
+	select {
+	case <-cc.Closed():
+		return true
+	case <-time.After(5 * time.Second): // a lost connection; apply sees a closed engine at worst
+		r.log.Warn("consumer did not stop in 5 s")
+		return false
+	}
+}
+
+// restartConsuming replaces an ordered consumer that stopped delivering
+// while the stream holds messages it has not applied. The client resets
+// its consumer itself when heartbeats stop or the connection comes back,
+// but against nats-server 2.9.10 a consumer whose node died (the stream
+// leader, SIGKILLed) was seen to stay silent for minutes with no error:
+// pollStream calls this after stallTimeout without progress. apply skips
+// what was already applied, so a restart neither skips nor doubles. It
+// returns the new consumer's pending messages (0 after a failure).
+func (r *Replica) restartConsuming() uint64 {
+	r.restartMu.Lock()
+	defer r.restartMu.Unlock()
+	if r.closed.Load() || !r.stopConsuming() {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var pending uint64
+	err := retry(ctx, func(ctx context.Context) error {
+		if r.closed.Load() { // Close waits for this attempt at most
+			return nil
+		}
+		var err error
+		pending, err = r.startConsuming(ctx)
+		return err
+	})
+	if err != nil {
+		r.log.Error("could not restart the stalled consumer; trying again later", "applied", r.applied.Load(), "err", err)
+	}
+	return pending
 }
 
 // retry calls fn until it succeeds, fails with an error that retrying
@@ -243,8 +306,11 @@ func transient(err error) bool {
 		return true
 	case errors.As(err, &apiErr):
 		// 503 and cluster-not-ready answers while the meta leader is elected.
+		// 10005, "no suitable peers for placement": the cluster's nodes
+		// have not all joined yet (nats-server 2.9 answers so for a
+		// while after starting).
 		return apiErr.Code == 503 || apiErr.Code == 500 ||
-			apiErr.ErrorCode == jetstream.JSErrCodeJetStreamNotEnabled
+			apiErr.ErrorCode == jetstream.JSErrCodeJetStreamNotEnabled || apiErr.ErrorCode == 10005
 	}
 	return false
 }
@@ -416,11 +482,22 @@ func seen(v *atomic.Uint64, seq uint64) {
 // (the connection is lost, or applying is stuck).
 const streamPoll = 5 * time.Second
 
+// stallTimeout is how long pollStream lets the consumer deliver nothing
+// while the stream holds messages not applied before it restarts it: over
+// twice the client's heartbeat (5 s), so the client's own reset comes
+// first.
+const stallTimeout = 15 * time.Second
+
 // pollStream keeps streamLast current while nothing is applied.
 func (r *Replica) pollStream() {
 	defer r.wg.Done()
 	t := time.NewTicker(streamPoll)
 	defer t.Stop()
+	progress, since := r.applied.Load(), time.Now()
+	// A stream that also takes other subjects (">") can end with messages
+	// the consumer does not deliver: after a restart that finds nothing
+	// pending, only a stream that grows again counts as a stall.
+	var quietUpTo uint64
 	for {
 		select {
 		case <-r.done:
@@ -432,6 +509,19 @@ func (r *Replica) pollStream() {
 		cancel()
 		if err == nil {
 			seen(&r.streamLast, info.State.LastSeq)
+		}
+		applied := r.applied.Load()
+		if applied != progress || r.streamLast.Load() <= max(applied, quietUpTo) {
+			progress, since = applied, time.Now()
+			continue
+		}
+		if time.Since(since) >= stallTimeout {
+			r.log.Warn("the consumer delivered nothing while the stream holds more; restarting it",
+				"applied", applied, "stream_last", r.streamLast.Load(), "for", time.Since(since).Round(time.Second))
+			if r.restartConsuming() == 0 {
+				quietUpTo = r.streamLast.Load()
+			}
+			since = time.Now()
 		}
 	}
 }
@@ -517,12 +607,9 @@ func (r *Replica) Stats() Stats {
 func (r *Replica) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
-		r.consume.Stop()
-		select {
-		case <-r.consume.Closed():
-		case <-time.After(5 * time.Second): // a lost connection; apply sees a closed engine at worst
-			r.log.Warn("consumer did not stop in 5 s")
-		}
+		r.restartMu.Lock() // no restart in progress, none to come
+		r.stopConsuming()
+		r.restartMu.Unlock()
 		close(r.done)
 		r.wg.Wait()
 		r.nc.Close()
