@@ -3,6 +3,7 @@ package uniques
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/cespare/xxhash/v2"
@@ -32,9 +33,9 @@ const (
 // two Set holding the same customers give the same estimate, however
 // they were filled, merged, reset or decoded.
 //
-// The exact fingerprints live in a hash table (the default), a sorted array
-// or an append-only log, by the Layout given to Init; only cost and memory
-// depend on it.
+// The exact fingerprints live in a hash table (the default), a sorted array,
+// an append-only log or a packed sorted array, by the Layout given to Init;
+// only cost and memory depend on it.
 //
 // The zero value is an empty sketch of DefaultPrecision. A Set is not
 // safe for concurrent use; Estimate, AppendBinary and being merged into
@@ -42,10 +43,10 @@ const (
 // registers as a spare, so a bucket reused for the next time slot does not
 // allocate again.
 type Set struct {
-	p     uint8               // 0 means DefaultPrecision
 	set   fpSet               // the exact fingerprints, while hll == nil
 	hll   *hyperloglog.Sketch // dense, precision p; non-nil once promoted
 	spare *hyperloglog.Sketch // a dense sketch kept by Reset for reuse
+	p     uint8               // 0 means DefaultPrecision
 }
 
 // Hash returns the hash Insert expects for a customer id: xxhash64, the hash
@@ -91,7 +92,7 @@ func (u *Set) exactLimit() int { return ExactLimit(u.Precision()) }
 // Bytes returns about how much memory u holds: its fingerprints' storage,
 // its registers once promoted, and a spare sketch kept by Reset.
 func (u *Set) Bytes() int {
-	n := 56 + u.set.bytes()
+	n := int(unsafe.Sizeof(*u)) + u.set.bytes()
 	if u.hll != nil {
 		n += 64 + 1<<u.Precision()
 	}
@@ -147,7 +148,7 @@ func (u *Set) promote() {
 	}
 	u.set.each(func(fp uint32) { sk.InsertHash(expand(fp)) })
 	u.hll = sk
-	if u.set.layout == Sorted {
+	if u.set.layout == Sorted || u.set.layout == Packed {
 		u.set.release()
 	} else {
 		u.set.reset()
@@ -180,7 +181,7 @@ func (u *Set) Merge(o *Set) error {
 			u.promote()
 		}
 		return u.hll.Merge(o.hll)
-	case u.hll == nil && u.set.layout == Sorted:
+	case u.hll == nil && (u.set.layout == Sorted || u.set.layout == Packed):
 		u.set.addAll(&o.set)
 		if u.set.len() > u.exactLimit() {
 			u.promote()
@@ -324,12 +325,15 @@ func (u *Set) UnmarshalBinary(data []byte) error {
 			}
 			fps = append(fps, uint32(prev))
 		}
-		if v.set.layout == Hashed {
+		switch v.set.layout {
+		case Hashed:
 			for _, fp := range fps {
 				v.set.add(fp)
 			}
-		} else {
-			v.set.slots, v.set.n = fps, len(fps)
+		case Packed:
+			v.set.store(fps)
+		default:
+			v.set.slots, v.set.n = fps, int32(len(fps))
 		}
 	case formDense:
 		n, err := next("length")

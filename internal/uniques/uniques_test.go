@@ -20,7 +20,7 @@ func distinct(seed, n int) []uint64 {
 }
 
 func TestUniquesExactBelowLimit(t *testing.T) {
-	for _, layout := range []Layout{Hashed, Sorted, Appended} {
+	for _, layout := range []Layout{Hashed, Sorted, Appended, Packed} {
 		u, _ := New(DefaultPrecision)
 		u.Init(DefaultPrecision, layout)
 		exactUpToLimit(t, u)
@@ -86,7 +86,7 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 		ids := rapid.SliceOfN(rapid.IntRange(0, 3000), 0, 3000).Draw(t, "customers")
 		layout := func(label string) *Set {
 			u := new(Set)
-			u.Init(p, Layout(rapid.IntRange(0, 2).Draw(t, label)))
+			u.Init(p, Layout(rapid.IntRange(0, 3).Draw(t, label)))
 			return u
 		}
 		whole := layout("whole compact")
@@ -193,7 +193,7 @@ func TestUniquesBinaryRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v Set
-		v.Init(DefaultPrecision, Layout(rapid.IntRange(0, 2).Draw(t, "decode layout"))) // the layout is kept, the content replaced
+		v.Init(DefaultPrecision, Layout(rapid.IntRange(0, 3).Draw(t, "decode layout"))) // the layout is kept, the content replaced
 		if err := v.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
 		}
