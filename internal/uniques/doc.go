@@ -6,8 +6,8 @@
 // ClickHouse's uniqCombined does. Fingerprint collisions add about n²/2³³
 // to the error, under 0.1% below ten million customers.
 //
-// The exact fingerprints are kept in one of three layouts (Hashed, Sorted,
-// Appended) chosen by how a bucket is used; only cost and memory depend on
+// The exact fingerprints are kept in one of four layouts (Hashed, Sorted,
+// Appended, Packed) chosen by how a bucket is used; only cost and memory depend on
 // the layout, never what is counted. A Set's form is a function of the
 // customers it holds, never of its history, so equal sets of customers
 // give equal estimates: merged replicas answer like one engine.
