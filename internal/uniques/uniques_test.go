@@ -62,17 +62,40 @@ func TestUniquesAccuracy(t *testing.T) {
 	}
 }
 
+// Our registers, packed or not, insert, merge, estimate and encode exactly
+// as axiomhq's dense Sketch does.
 func TestEstimateMatchesAxiomhq(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := uint8(rapid.IntRange(MinPrecision, MaxPrecision).Draw(t, "precision"))
 		n := rapid.IntRange(0, 200_000).Draw(t, "n")
+		split := rapid.IntRange(0, n).Draw(t, "split")
+		packed := rapid.Bool().Draw(t, "packed")
 		sk, _ := hyperloglog.NewSketch(p, false)
+		other, _ := hyperloglog.NewSketch(p, false)
+		ours, theirs := newRegisters(p, packed), newRegisters(p, rapid.Bool().Draw(t, "other packed"))
 		for i := range n {
-			sk.InsertHash(expand(uint32(Hash(fmt.Sprint(i)) >> 32)))
+			x := expand(uint32(Hash(fmt.Sprint(i)) >> 32))
+			if i < split {
+				sk.InsertHash(x)
+				ours.insertHash(p, x)
+			} else {
+				other.InsertHash(x)
+				theirs.insertHash(p, x)
+			}
 		}
+		sk.Merge(other)
+		ours.merge(p, theirs)
 		want := sk.Clone().Estimate()
-		if got := estimateDense(sk, p); got != want {
+		if got := ours.estimate(p); got != want {
 			t.Fatalf("p=%d n=%d: got %d, want axiomhq's %d", p, n, got, want)
+		}
+		enc, _ := sk.AppendBinary(nil)
+		if got := ours.appendBinary(nil, p); string(got) != string(enc) {
+			t.Fatalf("p=%d n=%d: encoding differs from axiomhq's", p, n)
+		}
+		back, err := decodeRegisters(enc, p, !packed)
+		if err != nil || back.estimate(p) != want {
+			t.Fatalf("p=%d n=%d: decoded %v, %v, want estimate %d", p, n, back, err, want)
 		}
 	})
 }
