@@ -78,43 +78,61 @@ func pack6(dst, src []uint8) {
 	}
 }
 
-// ranks returns the registers one byte each: rs.r itself, or unpacked into
-// a pooled buffer that done returns.
-func (rs *registers) ranks(p uint8) (r []uint8, done func()) {
+// ranks returns the registers one byte each: rs.r itself (and a nil
+// buffer), or unpacked into a pooled buffer the caller gives back with
+// putRanks.
+func (rs *registers) ranks(p uint8) (r []uint8, buf *[]byte) {
 	if !rs.packed(p) {
-		return rs.r, func() {}
+		return rs.r, nil
 	}
-	bp := rankBuffers.Get().(*[]byte)
-	r = (*bp)[:1<<p]
+	buf = rankBuffers.Get().(*[]byte)
+	r = (*buf)[:1<<p]
 	unpack(r, rs.r)
-	return r, func() { rankBuffers.Put(bp) }
+	return r, buf
+}
+
+func putRanks(buf *[]byte) {
+	if buf != nil {
+		rankBuffers.Put(buf)
+	}
 }
 
 var rankBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<MaxPrecision); return &b }}
 
 // merge sets each register to the larger of its rank and o's.
 func (rs *registers) merge(p uint8, o *registers) {
-	src, done := o.ranks(p)
-	defer done()
+	if !rs.packed(p) && o.packed(p) { // a sealed day into a query's union: unpack as we go
+		for g := 0; g+3 <= len(o.r); g += 3 {
+			v := uint32(o.r[g]) | uint32(o.r[g+1])<<8 | uint32(o.r[g+2])<<16
+			d := rs.r[4*g/3 : 4*g/3+4]
+			d[0], d[1] = max(d[0], uint8(v&63)), max(d[1], uint8(v>>6&63))
+			d[2], d[3] = max(d[2], uint8(v>>12&63)), max(d[3], uint8(v>>18&63))
+		}
+		return
+	}
+	src, sbuf := o.ranks(p)
 	if !rs.packed(p) {
 		for i, r := range src {
 			rs.r[i] = max(rs.r[i], r)
 		}
+		putRanks(sbuf)
 		return
 	}
-	dst, put := rs.ranks(p)
-	defer put()
+	dst, dbuf := rs.ranks(p)
 	for i, r := range src {
 		dst[i] = max(dst[i], r)
 	}
 	pack6(rs.r, dst)
+	putRanks(dbuf)
+	putRanks(sbuf)
 }
 
 // estimate returns axiomhq's estimate of the registers.
 func (rs *registers) estimate(p uint8) uint64 {
-	r, done := rs.ranks(p)
-	defer done()
-	return estimateDense(r, p)
+	r, buf := rs.ranks(p)
+	est := estimateDense(r, p)
+	putRanks(buf)
+	return est
 }
 
 // denseHeader is the length of axiomhq's header before a dense sketch's
