@@ -264,6 +264,15 @@ func FuzzUniquesUnmarshal(f *testing.F) {
 		if err != nil || string(again) != string(data) {
 			t.Fatalf("re-encoding accepted input: got %x, %v, want %x", again, err, data)
 		}
+		// A Packed set (a day bucket's) decodes it alike.
+		var packed Set
+		packed.Init(8, Packed)
+		if err := packed.UnmarshalBinary(data); err != nil {
+			t.Fatalf("a Packed set rejects what a Hashed one accepts: %v", err)
+		}
+		if again, _ := packed.MarshalBinary(); string(again) != string(data) || packed.Estimate() != u.Estimate() {
+			t.Fatalf("a Packed set re-encodes %x as %x (estimate %d, want %d)", data, again, packed.Estimate(), u.Estimate())
+		}
 		u.Insert(Hash("another"))
 		u.Estimate()
 	})
