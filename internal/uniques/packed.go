@@ -82,12 +82,11 @@ func eachPacked(words []uint32, n int, fn func(uint32)) {
 		for w != 0 {
 			pos := wi*32 + bits.TrailingZeros32(w)
 			w &= w - 1
+			// The word after the last low one is the bitmap's first, so
+			// two words can always be read.
 			bit := 24 * i
 			k, off := bit>>5, uint(bit&31)
-			low := words[k] >> off
-			if off > 8 {
-				low |= words[k+1] << (32 - off)
-			}
+			low := uint32((uint64(words[k]) | uint64(words[k+1])<<32) >> off)
 			fn(uint32(pos-i)<<24 | low&0xFFFFFF)
 			i++
 		}
