@@ -150,7 +150,7 @@ func fillKeysFor(b *testing.B, r recorder, mc memoryCase, tiers []window.Tier) {
 
 // fillWorst records, as of a fixed end, mc.perHour new customers at the
 // start of every bucket of every default tier (the 120 minutes, 48 hours
-// and 35 days before the end), back-dated as a hostile or replaying sender
+// and 61 days before the end), back-dated as a hostile or replaying sender
 // could: every bucket then holds a dense sketch, the most a bucket holds.
 func fillWorst(b *testing.B, r recorder, mc memoryCase) {
 	end := DefaultHistory().End

@@ -70,7 +70,8 @@ type Config struct {
 	MaxHeldResponses int
 	// Precision of the unique-customer sketches, sketch.MinPrecision to
 	// sketch.MaxPrecision: 2^p registers, standard error 1.04/√(2^p). Zero:
-	// 12 (1.6%, 4 KiB per busy bucket).
+	// 12 (1.6%; a busy minute bucket holds 4 KiB of registers, a busy hour
+	// or day 3 KiB, packed).
 	Precision uint8
 	// CacheBytes is the memory for cached results of closed (sealed) time
 	// buckets, which make repeated queries cheap. Zero: 32 MiB. Negative:

@@ -239,12 +239,13 @@ func (e *Engine) newSeries(k Key, h uint64) *series {
 	precision := e.set.precision
 	// The finest tier takes every event: an append-only log. Coarser buckets
 	// take a fold a bucket of the next tier (a minute's hour, an hour's day)
-	// and are mostly read: sorted arrays, the least memory.
+	// and are mostly read: packed sorted arrays, the least memory (a quiet
+	// key's 61 days are most of what it holds).
 	bucketFor := func(tier int) *bucket {
 		if tier == 0 {
 			return newBucket(precision, uniques.Appended)
 		}
-		return newBucket(precision, uniques.Sorted)
+		return newBucket(precision, uniques.Packed)
 	}
 	s := &series{key: k, hash: h}
 	s.data.Init(e.layout, e.set.lanes, bucketFor)

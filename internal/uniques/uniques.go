@@ -3,8 +3,8 @@ package uniques
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
-	"github.com/axiomhq/hyperloglog"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -32,9 +32,9 @@ const (
 // two Set holding the same customers give the same estimate, however
 // they were filled, merged, reset or decoded.
 //
-// The exact fingerprints live in a hash table (the default), a sorted array
-// or an append-only log, by the Layout given to Init; only cost and memory
-// depend on it.
+// The exact fingerprints live in a hash table (the default), a sorted array,
+// an append-only log or a packed sorted array, by the Layout given to Init;
+// only cost and memory depend on it.
 //
 // The zero value is an empty sketch of DefaultPrecision. A Set is not
 // safe for concurrent use; Estimate, AppendBinary and being merged into
@@ -42,10 +42,10 @@ const (
 // registers as a spare, so a bucket reused for the next time slot does not
 // allocate again.
 type Set struct {
-	p     uint8               // 0 means DefaultPrecision
-	set   fpSet               // the exact fingerprints, while hll == nil
-	hll   *hyperloglog.Sketch // dense, precision p; non-nil once promoted
-	spare *hyperloglog.Sketch // a dense sketch kept by Reset for reuse
+	set   fpSet      // the exact fingerprints, while hll == nil
+	hll   *registers // dense, precision p; non-nil once promoted
+	spare *registers // a dense sketch kept by Reset for reuse
+	p     uint8      // 0 means DefaultPrecision
 }
 
 // Hash returns the hash Insert expects for a customer id: xxhash64, the hash
@@ -91,12 +91,12 @@ func (u *Set) exactLimit() int { return ExactLimit(u.Precision()) }
 // Bytes returns about how much memory u holds: its fingerprints' storage,
 // its registers once promoted, and a spare sketch kept by Reset.
 func (u *Set) Bytes() int {
-	n := 56 + u.set.bytes()
+	n := int(unsafe.Sizeof(*u)) + u.set.bytes()
 	if u.hll != nil {
-		n += 64 + 1<<u.Precision()
+		n += int(unsafe.Sizeof(*u.hll)) + len(u.hll.r)
 	}
 	if u.spare != nil {
-		n += 64 + 1<<u.Precision()
+		n += int(unsafe.Sizeof(*u.spare)) + len(u.spare.r)
 	}
 	return n
 }
@@ -115,7 +115,7 @@ func (u *Set) Insert(hash uint64) { u.insert(uint32(hash >> 32)) }
 func (u *Set) insert(fp uint32) {
 	switch {
 	case u.hll != nil:
-		u.hll.InsertHash(expand(fp))
+		u.hll.insertHash(u.Precision(), expand(fp))
 	case u.set.layout == Appended:
 		if u.set.add(fp); u.set.len() >= 2*u.exactLimit() {
 			u.set.dedupe()
@@ -127,7 +127,7 @@ func (u *Set) insert(fp uint32) {
 		u.set.add(fp)
 	case !u.set.has(fp): // one more than the limit: promote, never grow the table past it
 		u.promote()
-		u.hll.InsertHash(expand(fp))
+		u.hll.insertHash(u.Precision(), expand(fp))
 	}
 }
 
@@ -135,19 +135,17 @@ func (u *Set) insert(fp uint32) {
 // new one. A table or log keeps its storage for the next time slot; a
 // sorted array is dropped.
 func (u *Set) promote() {
+	p := u.Precision()
 	sk := u.spare
 	if sk != nil {
 		u.spare = nil
-		sk.Reset() // keeps it dense
+		sk.reset()
 	} else {
-		var err error
-		if sk, err = hyperloglog.NewSketch(u.Precision(), false); err != nil {
-			panic(err) // Init validated the precision
-		}
+		sk = newRegisters(p, u.set.layout == Packed)
 	}
-	u.set.each(func(fp uint32) { sk.InsertHash(expand(fp)) })
+	u.set.each(func(fp uint32) { sk.insertHash(p, expand(fp)) })
 	u.hll = sk
-	if u.set.layout == Sorted {
+	if u.set.layout == Sorted || u.set.layout == Packed {
 		u.set.release()
 	} else {
 		u.set.reset()
@@ -179,8 +177,8 @@ func (u *Set) Merge(o *Set) error {
 		if u.hll == nil {
 			u.promote()
 		}
-		return u.hll.Merge(o.hll)
-	case u.hll == nil && u.set.layout == Sorted:
+		u.hll.merge(u.Precision(), o.hll)
+	case u.hll == nil && (u.set.layout == Sorted || u.set.layout == Packed):
 		u.set.addAll(&o.set)
 		if u.set.len() > u.exactLimit() {
 			u.promote()
@@ -204,7 +202,7 @@ func (u *Set) Reset() {
 func (u *Set) Clone() *Set {
 	c := &Set{p: u.p, set: u.set.clone()}
 	if u.hll != nil {
-		c.hll = u.hll.Clone()
+		c.hll = u.hll.clone()
 	}
 	return c
 }
@@ -219,7 +217,7 @@ func (u *Set) Estimate() uint64 {
 	if u.hll == nil {
 		return uint64(u.set.distinct())
 	}
-	return estimateDense(u.hll, u.Precision())
+	return u.hll.estimate(u.Precision())
 }
 
 // expand turns a 32-bit fingerprint into the 64-bit hash the HyperLogLog
@@ -271,8 +269,8 @@ func (u *Set) AppendBinary(b []byte) ([]byte, error) {
 		return b, nil
 	}
 	b = append(b, formDense, u.Precision())
-	b = binary.AppendUvarint(b, uint64(8+1<<u.Precision()))
-	return u.hll.AppendBinary(b)
+	b = binary.AppendUvarint(b, uint64(denseHeader+1<<u.Precision()))
+	return u.hll.appendBinary(b, u.Precision()), nil
 }
 
 // MarshalBinary returns u's encoding; see AppendBinary.
@@ -324,28 +322,28 @@ func (u *Set) UnmarshalBinary(data []byte) error {
 			}
 			fps = append(fps, uint32(prev))
 		}
-		if v.set.layout == Hashed {
+		switch v.set.layout {
+		case Hashed:
 			for _, fp := range fps {
 				v.set.add(fp)
 			}
-		} else {
-			v.set.slots, v.set.n = fps, len(fps)
+		case Packed:
+			v.set.store(fps)
+		default:
+			v.set.slots, v.set.n = fps, int32(len(fps))
 		}
 	case formDense:
 		n, err := next("length")
 		if err != nil {
 			return err
 		}
-		want := uint64(8 + 1<<v.Precision())
+		want := uint64(denseHeader + 1<<v.Precision())
 		if n != want || uint64(len(rest)) < n {
 			return fmt.Errorf("%w: dense sketch of %d bytes (%d follow), want %d", ErrCorrupt, n, len(rest), want)
 		}
-		if rest[1] != v.Precision() || rest[3] != 0 {
-			return fmt.Errorf("%w: inner sketch is not dense at precision %d", ErrCorrupt, v.Precision())
-		}
-		sk := new(hyperloglog.Sketch)
-		if err := sk.UnmarshalBinary(rest[:n]); err != nil {
-			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		sk, err := decodeRegisters(rest[:n], v.Precision(), v.set.layout == Packed)
+		if err != nil {
+			return err
 		}
 		v.hll, rest = sk, rest[n:]
 	default:

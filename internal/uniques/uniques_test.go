@@ -20,7 +20,7 @@ func distinct(seed, n int) []uint64 {
 }
 
 func TestUniquesExactBelowLimit(t *testing.T) {
-	for _, layout := range []Layout{Hashed, Sorted, Appended} {
+	for _, layout := range []Layout{Hashed, Sorted, Appended, Packed} {
 		u, _ := New(DefaultPrecision)
 		u.Init(DefaultPrecision, layout)
 		exactUpToLimit(t, u)
@@ -62,17 +62,40 @@ func TestUniquesAccuracy(t *testing.T) {
 	}
 }
 
+// Our registers, packed or not, insert, merge, estimate and encode exactly
+// as axiomhq's dense Sketch does.
 func TestEstimateMatchesAxiomhq(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := uint8(rapid.IntRange(MinPrecision, MaxPrecision).Draw(t, "precision"))
 		n := rapid.IntRange(0, 200_000).Draw(t, "n")
+		split := rapid.IntRange(0, n).Draw(t, "split")
+		packed := rapid.Bool().Draw(t, "packed")
 		sk, _ := hyperloglog.NewSketch(p, false)
+		other, _ := hyperloglog.NewSketch(p, false)
+		ours, theirs := newRegisters(p, packed), newRegisters(p, rapid.Bool().Draw(t, "other packed"))
 		for i := range n {
-			sk.InsertHash(expand(uint32(Hash(fmt.Sprint(i)) >> 32)))
+			x := expand(uint32(Hash(fmt.Sprint(i)) >> 32))
+			if i < split {
+				sk.InsertHash(x)
+				ours.insertHash(p, x)
+			} else {
+				other.InsertHash(x)
+				theirs.insertHash(p, x)
+			}
 		}
+		sk.Merge(other)
+		ours.merge(p, theirs)
 		want := sk.Clone().Estimate()
-		if got := estimateDense(sk, p); got != want {
+		if got := ours.estimate(p); got != want {
 			t.Fatalf("p=%d n=%d: got %d, want axiomhq's %d", p, n, got, want)
+		}
+		enc, _ := sk.AppendBinary(nil)
+		if got := ours.appendBinary(nil, p); string(got) != string(enc) {
+			t.Fatalf("p=%d n=%d: encoding differs from axiomhq's", p, n)
+		}
+		back, err := decodeRegisters(enc, p, !packed)
+		if err != nil || back.estimate(p) != want {
+			t.Fatalf("p=%d n=%d: decoded %v, %v, want estimate %d", p, n, back, err, want)
 		}
 	})
 }
@@ -86,7 +109,7 @@ func TestUniquesMergeIsOrderFree(t *testing.T) {
 		ids := rapid.SliceOfN(rapid.IntRange(0, 3000), 0, 3000).Draw(t, "customers")
 		layout := func(label string) *Set {
 			u := new(Set)
-			u.Init(p, Layout(rapid.IntRange(0, 2).Draw(t, label)))
+			u.Init(p, Layout(rapid.IntRange(0, 3).Draw(t, label)))
 			return u
 		}
 		whole := layout("whole compact")
@@ -193,7 +216,7 @@ func TestUniquesBinaryRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v Set
-		v.Init(DefaultPrecision, Layout(rapid.IntRange(0, 2).Draw(t, "decode layout"))) // the layout is kept, the content replaced
+		v.Init(DefaultPrecision, Layout(rapid.IntRange(0, 3).Draw(t, "decode layout"))) // the layout is kept, the content replaced
 		if err := v.UnmarshalBinary(data); err != nil {
 			t.Fatal(err)
 		}
@@ -240,6 +263,15 @@ func FuzzUniquesUnmarshal(f *testing.F) {
 		again, err := u.MarshalBinary()
 		if err != nil || string(again) != string(data) {
 			t.Fatalf("re-encoding accepted input: got %x, %v, want %x", again, err, data)
+		}
+		// A Packed set (a day bucket's) decodes it alike.
+		var packed Set
+		packed.Init(8, Packed)
+		if err := packed.UnmarshalBinary(data); err != nil {
+			t.Fatalf("a Packed set rejects what a Hashed one accepts: %v", err)
+		}
+		if again, _ := packed.MarshalBinary(); string(again) != string(data) || packed.Estimate() != u.Estimate() {
+			t.Fatalf("a Packed set re-encodes %x as %x (estimate %d, want %d)", data, again, packed.Estimate(), u.Estimate())
 		}
 		u.Insert(Hash("another"))
 		u.Estimate()
