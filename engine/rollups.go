@@ -106,9 +106,9 @@ func (e *Engine) rollups(span keysWindow, dst []Result) []Result {
 		}
 	}
 	// The live part: the minute that holds now, as QueryAt reads it (none for a past period).
-	for k, s := range all {
-		for _, i := range into[k] {
-			if span.lo < span.hi {
+	if span.lo < span.hi {
+		for k, s := range all {
+			for _, i := range into[k] {
 				s.data.CollectFine(span.lo, span.hi, accs[i])
 			}
 		}
