@@ -46,6 +46,7 @@ type Set struct {
 	hll   *registers // dense, precision p; non-nil once promoted
 	spare *registers // a dense sketch kept by Reset for reuse
 	p     uint8      // 0 means DefaultPrecision
+	open  Layout     // the layout given to Init, which Reset returns to after Seal
 }
 
 // Hash returns the hash Insert expects for a customer id: xxhash64, the hash
@@ -69,8 +70,38 @@ func (u *Set) Init(precision uint8, layout Layout) error {
 	if precision < MinPrecision || precision > MaxPrecision {
 		return fmt.Errorf("%w: %d, want %d-%d", ErrPrecision, precision, MinPrecision, MaxPrecision)
 	}
-	*u = Set{p: precision, set: fpSet{layout: layout}}
+	*u = Set{p: precision, set: fpSet{layout: layout}, open: layout}
 	return nil
+}
+
+// Seal moves u into the compact form of a Packed set, its exact
+// fingerprints packed or its dense sketch in 6-bit registers: for a bucket
+// whose time slot is over and which is mostly read from now on. It still
+// takes inserts and merges, at a Packed set's cost. Reset returns it to
+// the layout given to Init. Sealing never changes what u counts.
+func (u *Set) Seal() {
+	if u.set.layout == Packed && (u.hll == nil || u.hll.packed(u.Precision())) {
+		return
+	}
+	if v := u.promoted(); v != u {
+		*u = *v // a log over the limit: promote it first
+	}
+	p := u.Precision()
+	if u.hll != nil {
+		if !u.hll.packed(p) {
+			rs := newRegisters(p, true)
+			pack6(rs.r, u.hll.r)
+			u.hll = rs
+		}
+		u.set = fpSet{layout: Packed}
+	} else {
+		buf := scratch.get()
+		*buf = u.set.appendSorted((*buf)[:0])
+		u.set = fpSet{layout: Packed}
+		u.set.store(*buf)
+		scratch.put(buf)
+	}
+	u.spare = nil
 }
 
 // Precision returns u's HyperLogLog precision.
@@ -192,6 +223,10 @@ func (u *Set) Merge(o *Set) error {
 // Reset empties u, back to the exact form, keeping its storage; a dense
 // sketch is kept as spare.
 func (u *Set) Reset() {
+	if u.set.layout != u.open { // sealed: back to the open layout, whose storage differs
+		u.set, u.hll, u.spare = fpSet{layout: u.open}, nil, nil
+		return
+	}
 	if u.hll != nil {
 		u.spare, u.hll = u.hll, nil
 	}
@@ -200,7 +235,7 @@ func (u *Set) Reset() {
 
 // Clone returns a deep copy of u (without its spare).
 func (u *Set) Clone() *Set {
-	c := &Set{p: u.p, set: u.set.clone()}
+	c := &Set{p: u.p, set: u.set.clone(), open: u.open}
 	if u.hll != nil {
 		c.hll = u.hll.clone()
 	}
@@ -288,6 +323,7 @@ func (u *Set) UnmarshalBinary(data []byte) error {
 	if err := v.Init(data[1], u.set.layout); err != nil {
 		return err
 	}
+	v.open = u.open
 	rest := data[2:]
 	next := func(what string) (uint64, error) {
 		x, n := binary.Uvarint(rest)

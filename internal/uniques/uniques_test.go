@@ -1,6 +1,7 @@
 package uniques
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -315,4 +316,57 @@ func TestUniquesAppendedReadsAsItsSet(t *testing.T) {
 			t.Errorf("%d customers: reading the log changed it (%d entries, want %d)", n, u.set.len(), entries)
 		}
 	}
+}
+
+// Sealing at any point, among inserts, merges and resets, never changes
+// what a set counts or encodes; a sealed set is in the compact form, and
+// Reset returns it to its own layout.
+func TestUniquesSealKeepsCount(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := uint8(rapid.SampledFrom([]int{8, 10}).Draw(t, "precision"))
+		var u, ref Set
+		open := Layout(rapid.IntRange(0, 3).Draw(t, "layout"))
+		u.Init(p, open)
+		ref.Init(p, Hashed)
+		for step := range rapid.IntRange(1, 60).Draw(t, "steps") {
+			switch rapid.IntRange(0, 5).Draw(t, "op") {
+			case 0, 1: // inserts
+				for _, id := range rapid.SliceOfN(rapid.IntRange(0, 400), 0, 60).Draw(t, "customers") {
+					h := Hash(fmt.Sprint(id))
+					u.Insert(h)
+					ref.Insert(h)
+				}
+			case 2: // a merge of another set, in any layout, sealed or not
+				var o Set
+				o.Init(p, Layout(rapid.IntRange(0, 3).Draw(t, "other layout")))
+				for _, id := range rapid.SliceOfN(rapid.IntRange(0, 400), 0, 120).Draw(t, "other customers") {
+					o.Insert(Hash(fmt.Sprint(id)))
+				}
+				if rapid.Bool().Draw(t, "other sealed") {
+					o.Seal()
+				}
+				u.Merge(&o)
+				ref.Merge(&o)
+			case 3, 4:
+				u.Seal()
+				if u.set.layout != Packed || u.hll != nil && !u.hll.packed(p) {
+					t.Fatalf("step %d: sealed set has layout %d, packed registers %v", step, u.set.layout, u.hll != nil && u.hll.packed(p))
+				}
+			default:
+				u.Reset()
+				ref.Reset()
+				if u.set.layout != open {
+					t.Fatalf("step %d: after Reset the layout is %d, want %d", step, u.set.layout, open)
+				}
+			}
+			if got, want := u.Estimate(), ref.Estimate(); got != want || u.Exact() != ref.Exact() {
+				t.Fatalf("step %d: estimate %d (exact %v), want %d (exact %v)", step, got, u.Exact(), want, ref.Exact())
+			}
+			got, _ := u.AppendBinary(nil)
+			want, _ := ref.AppendBinary(nil)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("step %d: the encoding differs from the unsealed set's", step)
+			}
+		}
+	})
 }
