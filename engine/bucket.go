@@ -31,6 +31,10 @@ func (b *bucket) Reset() {
 	b.uniq.Reset()
 }
 
+// Seal packs the customers of a coarse bucket whose slot is over (see
+// timeline.Bucket): it is mostly read from now on.
+func (b *bucket) Seal() { b.uniq.Seal() }
+
 func (b *bucket) Merge(o *bucket) {
 	b.hist.Merge(&o.hist)
 	if err := b.uniq.Merge(&o.uniq); err != nil {

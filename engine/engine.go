@@ -237,15 +237,17 @@ func (e *Engine) write(s *series, lane int, now, t int64, ev *Event) (contended,
 
 func (e *Engine) newSeries(k Key, h uint64) *series {
 	precision := e.set.precision
-	// The finest tier takes every event: an append-only log. Coarser buckets
-	// take a fold a bucket of the next tier (a minute's hour, an hour's day)
-	// and are mostly read: packed sorted arrays, the least memory (a quiet
-	// key's 61 days are most of what it holds).
+	// The finest tier takes every event: an append-only log. A coarser
+	// bucket takes the folds of a whole bucket of the tier below at once
+	// (an hour's minutes, on every lane, then a day's hours) into a hash
+	// table, O(1) per customer; once its slot is over the series seals it
+	// into a packed sorted array, the least memory for what is then only
+	// read (a quiet key's 61 days are most of what it holds).
 	bucketFor := func(tier int) *bucket {
 		if tier == 0 {
 			return newBucket(precision, uniques.Appended)
 		}
-		return newBucket(precision, uniques.Packed)
+		return newBucket(precision, uniques.Hashed)
 	}
 	s := &series{key: k, hash: h}
 	s.data.Init(e.layout, e.set.lanes, bucketFor)

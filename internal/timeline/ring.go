@@ -29,6 +29,7 @@ type ring[B any, PB Bucket[B]] struct {
 	// than what windows read, so a stale bucket's index is claimed again
 	// soon.
 	reuseSoon bool
+	seal      bool // a coarse tier's ring: seal buckets whose slot is over (see Bucket)
 	spare     []PB // released buckets kept for reuse, at most maxSpare
 }
 
@@ -47,6 +48,7 @@ func newRing[B any, PB Bucket[B]](t *tier, fine bool) ring[B, PB] {
 	size := t.size
 	r := ring[B, PB]{
 		reuseSoon: fine && size-t.retain-t.ahead <= keepForReuse,
+		seal:      !fine,
 		curSlot:   noSlot,
 		folded:    noSlot,
 		mask:      size - 1,
@@ -75,11 +77,17 @@ func (r *ring[B, PB]) get(s int64) PB {
 func (r *ring[B, PB]) holder(s int64) int64 { return r.entries[s&r.mask].slot }
 
 // claim gives index s mod size to slot s and returns its emptied bucket. The
-// caller must have folded the bucket it evicts.
+// caller must have folded the bucket it evicts. In a coarse tier, claiming a
+// slot newer than any seals the newest bucket before it, and an older slot
+// is claimed sealed: only the newest bucket of a coarse ring is open, the
+// one its folds fill (a whole hour's minutes at once, then a day's hours).
 func (r *ring[B, PB]) claim(s int64, newBucket func(tier int) PB, tier int) PB {
 	e := &r.entries[s&r.mask]
 	if e.slot == r.curSlot {
 		r.curSlot, r.cur = noSlot, nil // evicted
+	}
+	if r.seal && s > r.newest && r.cur != nil {
+		r.cur.Seal()
 	}
 	if e.slot == noSlot {
 		r.live++
@@ -99,6 +107,8 @@ func (r *ring[B, PB]) claim(s int64, newBucket func(tier int) PB, tier int) PB {
 	e.slot, e.b = s, b
 	if s >= r.newest {
 		r.newest, r.curSlot, r.cur = s, s, b
+	} else if r.seal {
+		b.Seal()
 	}
 	return b
 }

@@ -7,11 +7,18 @@ import (
 )
 
 // Bucket is the constraint on what a Series keeps per time slot: a pointer
-// to B that can be emptied and can absorb another bucket.
+// to B that can be emptied, can absorb another bucket, and can be sealed.
+//
+// Seal tells a coarse-tier bucket that its time slot is over: a series seals
+// a tier's bucket once a newer slot of that tier is claimed, and claims an
+// older slot (for a late event or a snapshot) sealed. A sealed bucket must
+// still take writes and merges (late events), but may trade their speed for
+// memory; Reset unseals it. Finest-tier buckets are never sealed.
 type Bucket[B any] interface {
 	*B
 	Reset()
 	Merge(*B)
+	Seal()
 }
 
 // Series is the time-bucketed history of one key (one segment × touchpoint),

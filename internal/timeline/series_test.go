@@ -15,11 +15,16 @@ import (
 )
 
 // tb is a test bucket: a count and a sum of event weights, so a lost or a
-// doubled event shows in the sum even when the count happens to match.
-type tb struct{ n, sum int64 }
+// doubled event shows in the sum even when the count happens to match; and
+// whether the series sealed it.
+type tb struct {
+	n, sum int64
+	sealed bool
+}
 
 func (b *tb) Reset()        { *b = tb{} }
 func (b *tb) Merge(o *tb)   { b.n += o.n; b.sum += o.sum }
+func (b *tb) Seal()         { b.sealed = true }
 func newTB(int) *tb         { return new(tb) }
 func add(w int64) func(*tb) { return func(b *tb) { b.n++; b.sum += w } }
 
@@ -149,8 +154,29 @@ func TestSeriesMatchesModel(t *testing.T) {
 				if n := s.Buckets(); n > limit {
 					rt.Fatalf("series holds %d buckets, want at most %d", n, limit)
 				}
+				checkSealed(rt, s)
 			})
 		})
+	}
+}
+
+// checkSealed fails unless exactly the buckets of coarse tiers other than
+// each ring's newest are sealed.
+func checkSealed(t interface{ Fatalf(string, ...any) }, s *Series[tb, *tb]) {
+	for i := range s.lanes {
+		for _, e := range s.lanes[i].ring.entries {
+			if e.slot != noSlot && e.b.sealed {
+				t.Fatalf("lane %d: finest-tier bucket of slot %d is sealed", i, e.slot)
+			}
+		}
+	}
+	for k := range s.coarse {
+		r := &s.coarse[k]
+		for _, e := range r.entries {
+			if e.slot != noSlot && e.b.sealed == (e.slot == r.newest) {
+				t.Fatalf("tier %d: bucket of slot %d (newest %d) has sealed = %v", k+1, e.slot, r.newest, e.b.sealed)
+			}
+		}
 	}
 }
 
@@ -168,7 +194,7 @@ func TestSeriesIdleGap(t *testing.T) {
 	for k := range l.Tiers() {
 		var got tb
 		s.Collect(Unit{k, l.Slot(k, now)}, &got)
-		if got != (tb{1, 5}) {
+		if got != (tb{n: 1, sum: 5}) {
 			t.Errorf("tier %d after a 30-day gap: got %+v, want {1 5}", k, got)
 		}
 	}
