@@ -62,10 +62,74 @@ func (rs *registers) insertHash(p uint8, x uint64) {
 
 // unpack writes the ranks of packed registers into dst, one byte each.
 func unpack(dst, packed []uint8) {
-	for g := 0; g+3 <= len(packed); g += 3 {
+	dst = dst[:4*len(packed)/3]
+	for g := 0; g+6 <= len(packed); g += 6 {
+		binary.LittleEndian.PutUint64(dst[4*g/3:], spread6(load48(packed[g:])))
+	}
+	if g := len(packed) / 6 * 6; g < len(packed) { // precisions below 3 only: a lone group of 3 bytes
 		v := uint32(packed[g]) | uint32(packed[g+1])<<8 | uint32(packed[g+2])<<16
 		d := dst[4*g/3 : 4*g/3+4]
 		d[0], d[1], d[2], d[3] = uint8(v&63), uint8(v>>6&63), uint8(v>>12&63), uint8(v>>18&63)
+	}
+}
+
+// load48 returns the first 6 bytes of b, little-endian, reading no further.
+func load48(b []uint8) uint64 {
+	_ = b[5]
+	return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint16(b[4:]))<<32
+}
+
+// spread6 returns the eight 6-bit fields of the low 48 bits of v (the
+// first at bit 0) one a byte, the first in the lowest: what unpack does to
+// 6 bytes, in three shifts and masks that halve the fields' width each.
+func spread6(v uint64) uint64 {
+	v = v&0xFFFFFF | v>>24&0xFFFFFF<<32
+	v = v&0x00000FFF00000FFF | v>>12&0x00000FFF00000FFF<<16
+	return v&0x003F003F003F003F | v>>6&0x003F003F003F003F<<8
+}
+
+// hi8 is the high bit of every byte of a word.
+const hi8 = 0x8080808080808080
+
+// max8 returns the bytewise maximum of a and b, whose bytes are all below
+// 128 (a rank is at most 57): (a|0x80) − b sets a byte's high bit exactly
+// where a ≥ b, and never borrows from the next byte.
+func max8(a, b uint64) uint64 {
+	ge := ((a | hi8) - b) & hi8 >> 7 * 0xFF
+	return b ^ (a^b)&ge
+}
+
+// maxInto sets each rank of dst to the larger of it and src's, 8 at a time.
+func maxInto(dst, src []uint8) {
+	src = src[:len(dst)]
+	i := 0
+	for ; i+32 <= len(dst); i += 32 {
+		d, s := dst[i:i+32:i+32], src[i:i+32:i+32]
+		binary.LittleEndian.PutUint64(d[0:], max8(binary.LittleEndian.Uint64(d[0:]), binary.LittleEndian.Uint64(s[0:])))
+		binary.LittleEndian.PutUint64(d[8:], max8(binary.LittleEndian.Uint64(d[8:]), binary.LittleEndian.Uint64(s[8:])))
+		binary.LittleEndian.PutUint64(d[16:], max8(binary.LittleEndian.Uint64(d[16:]), binary.LittleEndian.Uint64(s[16:])))
+		binary.LittleEndian.PutUint64(d[24:], max8(binary.LittleEndian.Uint64(d[24:]), binary.LittleEndian.Uint64(s[24:])))
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = max(dst[i], src[i])
+	}
+}
+
+// maxPackedInto sets each rank of dst, one byte each, to the larger of it
+// and the packed registers', 8 registers (6 bytes) at a time.
+func maxPackedInto(dst, packed []uint8) {
+	dst = dst[:4*len(packed)/3]
+	g := 0
+	for ; g+12 <= len(packed); g += 12 {
+		s, d := packed[g:g+12:g+12], dst[4*g/3:4*g/3+16:4*g/3+16]
+		binary.LittleEndian.PutUint64(d[0:], max8(binary.LittleEndian.Uint64(d[0:]), spread6(load48(s[0:]))))
+		binary.LittleEndian.PutUint64(d[8:], max8(binary.LittleEndian.Uint64(d[8:]), spread6(load48(s[6:]))))
+	}
+	for ; g+3 <= len(packed); g += 3 {
+		v := uint32(packed[g]) | uint32(packed[g+1])<<8 | uint32(packed[g+2])<<16
+		d := dst[4*g/3 : 4*g/3+4]
+		d[0], d[1] = max(d[0], uint8(v&63)), max(d[1], uint8(v>>6&63))
+		d[2], d[3] = max(d[2], uint8(v>>12&63)), max(d[3], uint8(v>>18&63))
 	}
 }
 
@@ -102,26 +166,17 @@ var rankBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<MaxPrecision)
 // merge sets each register to the larger of its rank and o's.
 func (rs *registers) merge(p uint8, o *registers) {
 	if !rs.packed(p) && o.packed(p) { // a sealed day into a query's union: unpack as we go
-		for g := 0; g+3 <= len(o.r); g += 3 {
-			v := uint32(o.r[g]) | uint32(o.r[g+1])<<8 | uint32(o.r[g+2])<<16
-			d := rs.r[4*g/3 : 4*g/3+4]
-			d[0], d[1] = max(d[0], uint8(v&63)), max(d[1], uint8(v>>6&63))
-			d[2], d[3] = max(d[2], uint8(v>>12&63)), max(d[3], uint8(v>>18&63))
-		}
+		maxPackedInto(rs.r, o.r)
 		return
 	}
 	src, sbuf := o.ranks(p)
 	if !rs.packed(p) {
-		for i, r := range src {
-			rs.r[i] = max(rs.r[i], r)
-		}
+		maxInto(rs.r, src)
 		putRanks(sbuf)
 		return
 	}
 	dst, dbuf := rs.ranks(p)
-	for i, r := range src {
-		dst[i] = max(dst[i], r)
-	}
+	maxInto(dst, src)
 	pack6(rs.r, dst)
 	putRanks(dbuf)
 	putRanks(sbuf)

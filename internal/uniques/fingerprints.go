@@ -99,6 +99,11 @@ func (s *fpSet) add(fp uint32) bool {
 		s.n++
 		return true
 	}
+	return s.addHashed(fp)
+}
+
+// addHashed inserts fp into a Hashed set and reports whether it was new.
+func (s *fpSet) addHashed(fp uint32) bool {
 	if fp == 0 {
 		if s.zero {
 			return false
@@ -227,8 +232,7 @@ func (s *fpSet) addAll(o *fpSet) {
 func (s *fpSet) appendSorted(dst []uint32) []uint32 {
 	switch {
 	case s.layout == Packed && packs(s.len()):
-		eachPacked(s.slots, s.len(), func(fp uint32) { dst = append(dst, fp) })
-		return dst
+		return appendPacked(dst, s.slots, s.len())
 	case s.layout == Sorted || s.layout == Packed:
 		return append(dst, s.slots...)
 	}

@@ -76,21 +76,71 @@ func pack(dst, fps []uint32) {
 // eachPacked calls fn for each of the n fingerprints packed in words, in
 // increasing order.
 func eachPacked(words []uint32, n int, fn func(uint32)) {
-	lw := (3*n + 3) / 4
-	i := 0
-	for wi, w := range words[lw:] {
-		for w != 0 {
-			pos := wi*32 + bits.TrailingZeros32(w)
-			w &= w - 1
-			// The word after the last low one is the bitmap's first, so
-			// two words can always be read.
-			bit := 24 * i
-			k, off := bit>>5, uint(bit&31)
-			low := uint32((uint64(words[k]) | uint64(words[k+1])<<32) >> off)
-			fn(uint32(pos-i)<<24 | low&0xFFFFFF)
-			i++
+	var buf [packedBatch]uint32
+	c := newPackedCursor(words, n)
+	for k := c.next(buf[:]); k > 0; k = c.next(buf[:]) {
+		for _, fp := range buf[:k] {
+			fn(fp)
 		}
 	}
+}
+
+// appendPacked appends the n fingerprints packed in words to dst, in
+// increasing order.
+func appendPacked(dst, words []uint32, n int) []uint32 {
+	start := len(dst)
+	dst = append(dst, make([]uint32, n)...) // no allocation: append(make) is cleared in place
+	c := newPackedCursor(words, n)
+	c.next(dst[start:])
+	return dst
+}
+
+// packedBatch is how many fingerprints the readers of a packed set decode
+// at a time, into a buffer on the stack, before they use them in a loop
+// of their own.
+const packedBatch = 128
+
+// A packedCursor decodes the fingerprints of a packed set in increasing
+// order, as many at a time as its caller has room for.
+type packedCursor struct {
+	words []uint32 // the low parts, then the bitmap
+	lw    int      // words of low parts
+	n, i  int      // fingerprints in all, and decoded so far
+	wi    int      // the bitmap word being read
+	w     uint32   // its bits not yet read
+}
+
+func newPackedCursor(words []uint32, n int) packedCursor {
+	c := packedCursor{words: words, lw: (3*n + 3) / 4, n: n}
+	if n > 0 {
+		c.w = words[c.lw]
+	}
+	return c
+}
+
+// next decodes the next fingerprints into dst, up to len(dst) of them, and
+// returns how many; 0 once all are.
+func (c *packedCursor) next(dst []uint32) int {
+	words, bitmap := c.words, c.words[c.lw:]
+	i, wi, w := c.i, c.wi, c.w
+	k := min(len(dst), c.n-i)
+	for j := range dst[:k] {
+		for w == 0 {
+			wi++
+			w = bitmap[wi]
+		}
+		high := wi*32 + bits.TrailingZeros32(w) - i
+		w &= w - 1
+		// The word after the last low one is the bitmap's first, so
+		// two words can always be read.
+		bit := 24 * i
+		q, off := bit>>5, uint(bit&31)
+		low := uint32((uint64(words[q]) | uint64(words[q+1])<<32) >> off)
+		dst[j] = uint32(high)<<24 | low&0xFFFFFF
+		i++
+	}
+	c.i, c.wi, c.w = i, wi, w
+	return k
 }
 
 // unionInto appends the sorted union of the sorted, duplicate-free a and b
