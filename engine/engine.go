@@ -237,15 +237,21 @@ func (e *Engine) write(s *series, lane int, now, t int64, ev *Event) (contended,
 
 func (e *Engine) newSeries(k Key, h uint64) *series {
 	precision := e.set.precision
-	// The finest tier takes every event: an append-only log. A coarser
-	// bucket takes the folds of a whole bucket of the tier below at once
-	// (an hour's minutes, on every lane, then a day's hours) into a hash
-	// table, O(1) per customer; once its slot is over the series seals it
-	// into a packed sorted array, the least memory for what is then only
-	// read (a quiet key's 61 days are most of what it holds).
+	// The finest tier takes every event: an append-only log. A middle tier's
+	// bucket takes the folds of a whole bucket of the tier below at once (an
+	// hour's 60 minutes, on every lane) into a hash table, O(1) per
+	// customer; once its slot is over the series seals it into a packed
+	// sorted array, the least memory for what is then only read. The last
+	// tier is packed from the start: it takes few folds (a day's 24 hours),
+	// and a table would cost a quiet key more than they do (its 61 days are
+	// most of what it holds).
+	last := e.layout.Tiers() - 1
 	bucketFor := func(tier int) *bucket {
-		if tier == 0 {
+		switch tier {
+		case 0:
 			return newBucket(precision, uniques.Appended)
+		case last:
+			return newBucket(precision, uniques.Packed)
 		}
 		return newBucket(precision, uniques.Hashed)
 	}
