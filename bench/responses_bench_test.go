@@ -96,6 +96,57 @@ func BenchmarkRecordResponse(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordBatchResponse is BenchmarkRecordResponse's anonymous and
+// new cases through RecordBatchResponsesAt, 256 events a call as the HTTP
+// ingest records them; an op is one event. A batch starts loading a
+// response's table line a few events before it records it, which a single
+// Record cannot.
+func BenchmarkRecordBatchResponse(b *testing.B) {
+	w := workload()
+	ids := allResponseIDs()
+	const size = 256
+	for _, mode := range []string{"anonymous", "new"} {
+		b.Run(mode, func(b *testing.B) {
+			e, err := engine.New(engine.Config{MaxHeldResponses: ids.Len()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			s := w.Stream(time.Time{})
+			batch, out := make([]engine.Event, size), make([]engine.Outcome, size)
+			i := 0
+			record := func() {
+				var now time.Time
+				for k := range batch {
+					ev := &batch[k]
+					if at := s.Next(ev); at.After(now) {
+						now = at
+					}
+					if mode == "new" {
+						ev.ResponseID = ids.Get(i % ids.Len())
+					}
+					i++
+				}
+				if err := e.RecordBatchResponsesAt(now, batch, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range warmEvents / size {
+				record()
+			}
+			b.ReportAllocs()
+			k := 0
+			for b.Loop() {
+				// One event per op: a batch's cost spread over its events.
+				if k%size == 0 {
+					record()
+				}
+				k++
+			}
+		})
+	}
+}
+
 // BenchmarkHeldResponses measures what a million held responses cost:
 // heap bytes per held response (runtime.ReadMemStats after runtime.GC,
 // tables and all), and the snapshot bytes they add, per response and in

@@ -124,13 +124,23 @@ func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
 
 // recordBatch records events as of now, and their outcomes in out unless
 // it is nil.
+// prefetchAhead is how many events ahead of the one it records a batch
+// starts loading the response table line of (responses.prefetchEvent).
+const prefetchAhead = 2
+
 func (e *Engine) recordBatch(now time.Time, events []Event, out []Outcome) error {
 	w := e.writers.Get().(*writer)
 	defer e.writers.Put(w)
 	n := now.UnixNano()
 	oldest := e.layout.Oldest(n)
 	var rejected []Rejection
+	for i := range min(prefetchAhead, len(events)) {
+		e.resp.prefetchEvent(&events[i])
+	}
 	for i := range events {
+		if i+prefetchAhead < len(events) {
+			e.resp.prefetchEvent(&events[i+prefetchAhead])
+		}
 		ev := &events[i]
 		t := n
 		if !ev.Time.IsZero() {

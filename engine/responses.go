@@ -349,7 +349,9 @@ type respShard struct {
 	n     int   // entries in tab
 	swept int64 // the Oldest time tab was last expired at
 	near  int64 // the finest slot of the last now tab was used at
-	_     [72]byte
+	// hint is tab as last set, read without the lock by prefetchers.
+	hint atomic.Pointer[[]heldResponse]
+	_    [64]byte
 }
 
 func (r *responses) shard(h uint64) *respShard { return &r.shards[h>>(64-respShardBits)] }
@@ -421,11 +423,37 @@ func (sh *respShard) place(r heldResponse) {
 
 func (sh *respShard) resize(size int) {
 	old := sh.tab
-	sh.tab = make([]heldResponse, size)
+	sh.setTable(make([]heldResponse, size))
 	for _, r := range old {
 		if r.id != 0 {
 			sh.place(r)
 		}
+	}
+}
+
+// setTable replaces sh's table, and publishes it to prefetchEvent.
+func (sh *respShard) setTable(tab []heldResponse) {
+	sh.tab = tab
+	if len(tab) == 0 {
+		sh.hint.Store(nil)
+	} else {
+		sh.hint.Store(&tab)
+	}
+}
+
+// prefetchEvent starts loading the table line where ev's response would be
+// found, so that recording it a few events later does not wait for memory:
+// with millions of responses held, that one read of a table far larger
+// than the caches costs more than the rest of recording (a table miss on
+// a VM, TLB included, is ~300 ns). It takes no lock: a table replaced
+// since costs only a useless prefetch.
+func (r *responses) prefetchEvent(ev *Event) {
+	if ev.ResponseID == "" {
+		return
+	}
+	h := xxhash.Sum64String(ev.ResponseID)
+	if tab := r.shard(h).hint.Load(); tab != nil {
+		prefetch(uintptr(unsafe.Pointer(&(*tab)[home(storedID(h), len(*tab))])))
 	}
 }
 
@@ -460,9 +488,9 @@ func (r *responses) expire(sh *respShard, l *timeline.Layout, now int64) {
 	sh.n -= gone
 	r.held.Add(-int64(gone))
 	old := sh.tab
-	sh.tab = nil
+	sh.setTable(nil)
 	if sh.n > 0 {
-		sh.tab = make([]heldResponse, max(16, int(float64(sh.n)/0.75)))
+		sh.setTable(make([]heldResponse, max(16, int(float64(sh.n)/0.75))))
 		for _, c := range old {
 			if c.id != 0 {
 				sh.place(c)
