@@ -122,12 +122,12 @@ func (e *Engine) RecordBatchAt(now time.Time, events []Event) error {
 	return e.recordBatch(now, events, nil)
 }
 
-// recordBatch records events as of now, and their outcomes in out unless
-// it is nil.
 // prefetchAhead is how many events ahead of the one it records a batch
 // starts loading the response table line of (responses.prefetchEvent).
 const prefetchAhead = 2
 
+// recordBatch records events as of now, and their outcomes in out unless
+// it is nil.
 func (e *Engine) recordBatch(now time.Time, events []Event, out []Outcome) error {
 	w := e.writers.Get().(*writer)
 	defer e.writers.Put(w)

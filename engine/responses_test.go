@@ -381,23 +381,34 @@ func TestResponsesConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	const writers, ids, versions = 4, 200, 10
+	// Two writers send batches, whose prefetches read the tables that the
+	// others grow.
+	const writers, ids, versions = 4, 2000, 10
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
+			var batch []Event
 			for i := range ids * versions {
 				// Every writer sends every version of every id, each in
 				// its own order (a stride coprime to ids × versions).
 				j := (i*[]int{1, 3, 7, 9}[w] + w*101) % (ids * versions)
 				id, v := j%ids, uint64(j/ids)
 				ev := Event{CustomerID: fmt.Sprintf("c-%d", id), Segment: "s", Touchpoint: []string{"web", "app"}[id%2],
-					Metric: NPS, Score: int(v), Time: t0.Add(-time.Duration(id) * time.Minute),
+					Metric: NPS, Score: int(v), Time: t0.Add(-time.Duration(id) * 30 * time.Second),
 					ResponseID: fmt.Sprintf("r-%d", id), Version: v}
-				if _, err := e.RecordResponse(ev); err != nil {
+				if w%2 == 1 {
+					if batch = append(batch, ev); len(batch) == 8 || i == ids*versions-1 {
+						if err := e.RecordBatch(batch); err != nil {
+							t.Errorf("writer %d: %v", w, err)
+							return
+						}
+						batch = batch[:0]
+					}
+				} else if _, err := e.RecordResponse(ev); err != nil {
 					t.Errorf("writer %d: %v", w, err)
 					return
 				}
-				if i%97 == 0 {
+				if i%997 == 0 {
 					e.Query(Query{Window: 24 * time.Hour}, &Result{})
 				}
 			}
