@@ -80,6 +80,9 @@
 //     "correction" (at a higher version: the old answer leaves its
 //     buckets). Ids are 12 characters, sliced from one string so that the
 //     benchmark allocates none itself.
+//   - BenchmarkRecordBatchResponse: "anonymous" and "new" in batches of 256
+//     (RecordBatchResponsesAt, as the HTTP ingest records them), where the
+//     engine loads the response table ahead of the event it records.
 //   - BenchmarkHeldResponses: a million held responses: heap bytes per held
 //     response, and the snapshot bytes they add (per response and in all),
 //     against the same events without ids.
