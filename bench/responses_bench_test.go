@@ -41,6 +41,17 @@ func (ids responseIDs) Get(i int) string { return string(ids[i*idWidth : (i+1)*i
 
 func (ids responseIDs) Len() int { return responseIDCount }
 
+// responseEngine returns an engine that holds every one of ids, closed
+// when b ends.
+func responseEngine(b *testing.B, ids responseIDs) *engine.Engine {
+	e, err := engine.New(engine.Config{MaxHeldResponses: ids.Len()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
 // BenchmarkRecordResponse is BenchmarkRecord for cxscore with response ids:
 // "anonymous" is the workload as is (no response ids); "new" gives every
 // event a response id never seen before (the engine holds them all: 8.4
@@ -54,11 +65,7 @@ func BenchmarkRecordResponse(b *testing.B) {
 	const held = 100_000
 	for _, mode := range []string{"anonymous", "new", "duplicate", "correction"} {
 		b.Run(mode, func(b *testing.B) {
-			e, err := engine.New(engine.Config{MaxHeldResponses: ids.Len()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
+			e := responseEngine(b, ids)
 			s := w.Stream(time.Time{})
 			var ev engine.Event
 			i := 0
@@ -107,11 +114,7 @@ func BenchmarkRecordBatchResponse(b *testing.B) {
 	const size = 256
 	for _, mode := range []string{"anonymous", "new"} {
 		b.Run(mode, func(b *testing.B) {
-			e, err := engine.New(engine.Config{MaxHeldResponses: ids.Len()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
+			e := responseEngine(b, ids)
 			s := w.Stream(time.Time{})
 			batch, out := make([]engine.Event, size), make([]engine.Outcome, size)
 			i := 0
@@ -129,6 +132,11 @@ func BenchmarkRecordBatchResponse(b *testing.B) {
 				}
 				if err := e.RecordBatchResponsesAt(now, batch, out); err != nil {
 					b.Fatal(err)
+				}
+				for k, o := range out {
+					if o != engine.Recorded {
+						b.Fatalf("event %d of a batch: %v, want recorded", k, o)
+					}
 				}
 			}
 			for range warmEvents / size {
