@@ -490,7 +490,7 @@ func (r *responses) expire(sh *respShard, l *timeline.Layout, now int64) {
 	old := sh.tab
 	sh.setTable(nil)
 	if sh.n > 0 {
-		sh.setTable(make([]heldResponse, max(16, int(float64(sh.n)/0.75))))
+		sh.setTable(make([]heldResponse, rebuiltSize(sh.n)))
 		for _, c := range old {
 			if c.id != 0 {
 				sh.place(c)
@@ -498,6 +498,10 @@ func (r *responses) expire(sh *respShard, l *timeline.Layout, now int64) {
 		}
 	}
 }
+
+// rebuiltSize is the size of a table rebuilt for n entries: a quarter of
+// it free.
+func rebuiltSize(n int) int { return max(16, int(float64(n)/0.75)) }
 
 // expireAll expires every shard as of now, one at a time.
 func (r *responses) expireAll(l *timeline.Layout, now int64) {
