@@ -20,11 +20,10 @@ type registers struct {
 
 // newRegisters returns empty registers of precision p, packed or not.
 func newRegisters(p uint8, packed bool) *registers {
-	n := 1 << p
-	if packed {
-		n = 3 * n / 4
+	if !packed {
+		return newDense(p)
 	}
-	return &registers{r: make([]uint8, n)}
+	return &registers{r: make([]uint8, 3*(1<<p)/4)}
 }
 
 func (rs *registers) packed(p uint8) bool { return len(rs.r) != 1<<p }

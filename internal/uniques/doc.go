@@ -24,6 +24,8 @@
 // A Set is not safe for concurrent use; its owner guards it. Insert does not
 // allocate once the set's storage has grown; Reset keeps a promoted
 // sketch's registers as a spare, so a reused busy bucket does not allocate
-// a new one. UnmarshalBinary, a decoder of outside input, rejects anything
+// a new one, and Seal gives the table and byte-per-register sketch it drops
+// back to pools that the next busy bucket takes them from (recycle.go).
+// UnmarshalBinary, a decoder of outside input, rejects anything
 // malformed with ErrCorrupt and leaves its receiver untouched.
 package uniques

@@ -113,7 +113,7 @@ func (s *fpSet) addHashed(fp uint32) bool {
 		return true
 	}
 	if len(s.slots) == 0 {
-		s.slots = make([]uint32, minTable)
+		s.slots = newTable(minTable)
 	}
 	mask := uint32(len(s.slots) - 1)
 	i := fp & mask // fingerprints are hash bits already
@@ -136,7 +136,7 @@ func (s *fpSet) addHashed(fp uint32) bool {
 // grow doubles a table.
 func (s *fpSet) grow() {
 	old := s.slots
-	s.slots = make([]uint32, 2*len(old))
+	s.slots = newTable(2 * len(old))
 	mask := uint32(len(s.slots) - 1)
 	for _, fp := range old {
 		if fp != 0 {
@@ -146,6 +146,7 @@ func (s *fpSet) grow() {
 			s.slots[i] = fp
 		}
 	}
+	recycleTable(old)
 }
 
 // dedupe drops the repeats of an Appended log, leaving it sorted.

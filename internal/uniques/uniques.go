@@ -87,10 +87,12 @@ func (u *Set) Seal() {
 		*u = *v // a log over the limit: promote it first
 	}
 	p := u.Precision()
+	old := u.set
 	if u.hll != nil {
 		if !u.hll.packed(p) {
 			rs := newRegisters(p, true)
 			pack6(rs.r, u.hll.r)
+			recycleDense(u.hll, p)
 			u.hll = rs
 		}
 		u.set = fpSet{layout: Packed}
@@ -101,6 +103,10 @@ func (u *Set) Seal() {
 		u.set.store(*buf)
 		scratch.put(buf)
 	}
+	if old.layout == Hashed {
+		recycleTable(old.slots)
+	}
+	recycleDense(u.spare, p)
 	u.spare = nil
 }
 
