@@ -64,6 +64,9 @@ func TestRecycledStorageIsNotShared(t *testing.T) {
 // A steady stream of busy buckets (filled past the exact limit, sealed,
 // replaced) takes its tables and sketches from the ones sealed before.
 func TestSealRecyclesStorage(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items on purpose")
+	}
 	hs := distinct(7, 2*ExactLimit(DefaultPrecision))
 	busyHour := func() {
 		var u Set

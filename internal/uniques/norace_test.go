@@ -1,0 +1,5 @@
+//go:build !race
+
+package uniques
+
+const raceEnabled = false
