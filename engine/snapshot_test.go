@@ -321,7 +321,10 @@ func TestSnapshotHugeLengthsStayCheap(t *testing.T) {
 			t.Fatalf("got %v, want ErrSnapshotCorrupt", err)
 		}
 	})
-	if allocs > 20 {
+	// Under the race detector sync.Pool drops items on purpose, so the
+	// decoder's pooled buffers are sometimes allocated anew: count only
+	// without it.
+	if allocs > 20 && !raceEnabled {
 		t.Fatalf("a hostile header cost %v allocations", allocs)
 	}
 }
