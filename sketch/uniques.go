@@ -34,7 +34,8 @@ func ExactLimit(precision uint8) int { return uniques.ExactLimit(precision) }
 //
 // The zero value is an empty sketch of DefaultPrecision. A Uniques is not
 // safe for concurrent use; Estimate, AppendBinary and being merged into
-// another only read it.
+// another only read it. Do not copy a Uniques once used (use Clone): a copy
+// shares its storage, which it reuses and gives back for reuse as it grows.
 type Uniques struct {
 	s uniques.Set
 }

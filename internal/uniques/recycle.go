@@ -13,7 +13,8 @@ import (
 // hour. They go back here instead and the next hour's bucket takes them, so
 // a steady stream of events allocates next to nothing and the collector
 // has little to do. Only storage that its set drops and no one else
-// references is recycled: a Set's storage is never shared (Clone copies).
+// references is recycled: a Set's storage is never shared (Clone copies,
+// and a Set must not be copied by value once used).
 
 // tables holds Hashed tables by size: tables[k] those of 2^k slots. A pool
 // entry is a pointer to a table's first slot (pointer-shaped, so Put does
@@ -40,7 +41,7 @@ func recycleTable(t []uint32) {
 // denseSketches holds byte-per-register sketches by precision.
 var denseSketches [MaxPrecision + 1]sync.Pool
 
-// newDense returns empty byte-per-register sketch of precision p.
+// newDense returns an empty byte-per-register sketch of precision p.
 func newDense(p uint8) *registers {
 	if rs, ok := denseSketches[p].Get().(*registers); ok {
 		rs.reset()

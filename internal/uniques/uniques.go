@@ -40,7 +40,9 @@ const (
 // safe for concurrent use; Estimate, AppendBinary and being merged into
 // another only read it. Reset keeps its storage and a promoted sketch's
 // registers as a spare, so a bucket reused for the next time slot does not
-// allocate again.
+// allocate again. A Set must not be copied once used (Clone copies): its
+// storage is its own, and it gives storage it drops back for reuse
+// (recycle.go).
 type Set struct {
 	set   fpSet      // the exact fingerprints, while hll == nil
 	hll   *registers // dense, precision p; non-nil once promoted
